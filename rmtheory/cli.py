@@ -18,9 +18,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
-    from rmtheory.datasets import fetch
+    from rmtheory.datasets import DatasetUnavailable, fetch
 
-    paths = fetch(args.name, progress=not args.quiet)
+    try:
+        paths = fetch(args.name, progress=not args.quiet)
+    except DatasetUnavailable as err:
+        print(err, file=sys.stderr)
+        return 2
     for p in paths:
         print(p)
     return 0
