@@ -5,5 +5,69 @@ The public API is re-exported here; each name lives in the module named after it
 """
 
 from rmtheory._version import __version__
+from rmtheory.bema import BEMA, mp_goodness_of_fit
+from rmtheory.lowrank import conv_to_matrix, factorize, matrix_to_conv, recombine, truncate
+from rmtheory.marchenko_pastur import MarchenkoPastur, wishart_eigenvalues
+from rmtheory.spectrum import esd, singular_values, spectral_convention
+from rmtheory.spiked import (
+    bgn_predictions,
+    d_transform,
+    detection_threshold,
+    outlier_singular_value,
+    singular_vector_overlaps,
+    square_outlier,
+    theta_from_outlier,
+    weight_spike_predictions,
+    wigner_eigenvector_overlap,
+    wigner_outlier_eigenvalue,
+)
+from rmtheory.thresholds import (
+    EnergyRule,
+    GavishDonohoRule,
+    MPRule,
+    energy_rank,
+    gavish_donoho_rank,
+    gavish_donoho_threshold,
+    keep_rank,
+    mp_rank,
+    mp_threshold,
+)
+from rmtheory.tracy_widom import TracyWidom, paper_code_edge_scaling, wishart_edge_scaling
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "bgn_predictions",
+    "d_transform",
+    "detection_threshold",
+    "outlier_singular_value",
+    "singular_vector_overlaps",
+    "square_outlier",
+    "theta_from_outlier",
+    "weight_spike_predictions",
+    "wigner_eigenvector_overlap",
+    "wigner_outlier_eigenvalue",
+    "BEMA",
+    "EnergyRule",
+    "GavishDonohoRule",
+    "MPRule",
+    "MarchenkoPastur",
+    "TracyWidom",
+    "conv_to_matrix",
+    "energy_rank",
+    "esd",
+    "factorize",
+    "gavish_donoho_rank",
+    "gavish_donoho_threshold",
+    "keep_rank",
+    "matrix_to_conv",
+    "mp_goodness_of_fit",
+    "mp_rank",
+    "mp_threshold",
+    "paper_code_edge_scaling",
+    "recombine",
+    "singular_values",
+    "spectral_convention",
+    "truncate",
+    "wishart_edge_scaling",
+    "wishart_eigenvalues",
+]
