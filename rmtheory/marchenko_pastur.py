@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 from functools import cached_property
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import comb
@@ -52,6 +53,45 @@ from scipy.special import comb
 from rmtheory._validation import positive_finite, positive_int, rng
 
 __all__ = ["MarchenkoPastur", "wishart_eigenvalues"]
+
+
+@numba.njit(cache=True)
+def _mp_cdf_kernel(x, sigma2, a, b, m, c, two_pi_gamma, atom, lam_minus, lam_plus, survival):
+    # Below the centre m the continuous mass is integrated from the lower edge (G), above it
+    # from the upper edge (H = mass - G): each tail keeps its relative precision.  One pass,
+    # no temporaries (the numpy version of these formulas ran at half the speed).
+    out = np.empty_like(x)
+    mass = 1.0 - atom
+    for i in range(x.size):
+        xi = x[i]
+        if xi != xi:
+            out[i] = np.nan
+            continue
+        if xi >= lam_plus:
+            cdf = 1.0
+        elif xi < 0.0:
+            cdf = 0.0
+        elif xi <= lam_minus:
+            cdf = atom
+        else:
+            t = xi / sigma2
+            r = math.sqrt((b - t) * (t - a))
+            if t <= m:
+                g = r + m * math.atan2(r, m - t)
+                if c != 0.0:
+                    g -= c * math.atan(math.sqrt(b * (t - a) / (a * (b - t))))
+                g /= two_pi_gamma
+                out[i] = min(max(mass - g, 0.0), 1.0) if survival else min(max(atom + g, 0.0), 1.0)
+                continue
+            h = m * math.atan2(r, t - m) - r
+            if c != 0.0:
+                h -= c * math.atan(math.sqrt(a * (b - t) / (b * (t - a))))
+            h /= two_pi_gamma
+            out[i] = min(max(h, 0.0), 1.0) if survival else min(max(1.0 - h, 0.0), 1.0)
+            continue
+        out[i] = 1.0 - cdf if survival else cdf
+    return out
+
 
 _NEWTON_STEPS = 3
 _GRID = 1025
@@ -132,51 +172,31 @@ class MarchenkoPastur:
         return out
 
     # ------------------------------------------------------------------ cdf
-    # The continuous part is integrated from the lower edge (G, the cdf side) or from the upper
-    # edge (H, the sf side); each tail uses its own side so tail probabilities keep their
-    # relative precision.
-    def _g_of_t(self, t: np.ndarray) -> np.ndarray:
-        """Mass of the continuous part on ``[a, t]`` for unit-variance points ``a < t < b``."""
-        r = np.sqrt((self._b - t) * (t - self._a))
-        val = r + self._m * np.arctan2(r, self._m - t)
-        if self._c:
-            val -= self._c * np.arctan(np.sqrt(self._b * (t - self._a) / (self._a * (self._b - t))))
-        return val / (2.0 * math.pi * self.ratio)
-
-    def _h_of_t(self, t: np.ndarray) -> np.ndarray:
-        """Mass of the continuous part on ``[t, b]`` (``psi = pi - phi``)."""
-        r = np.sqrt((self._b - t) * (t - self._a))
-        val = self._m * np.arctan2(r, t - self._m) - r
-        if self._c:
-            val -= self._c * np.arctan(np.sqrt(self._a * (self._b - t) / (self._b * (t - self._a))))
-        return val / (2.0 * math.pi * self.ratio)
-
-    def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        inside = (x > self.lambda_minus) & (x < self.lambda_plus)
-        lower = inside & (x <= self.sigma2 * self._m)
-        return lower, inside & ~lower
+    def _edge_masses(self, x: ArrayLike, survival: bool) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        flat = np.ascontiguousarray(x).reshape(-1)
+        out = _mp_cdf_kernel(
+            flat,
+            self.sigma2,
+            self._a,
+            self._b,
+            self._m,
+            self._c,
+            2.0 * math.pi * self.ratio,
+            self.atom,
+            self.lambda_minus,
+            self.lambda_plus,
+            survival,
+        )
+        return out.reshape(x.shape)
 
     def cdf(self, x: ArrayLike) -> np.ndarray:
         """Cumulative distribution function in closed form (module docstring); 1 above ``lambda_plus``."""
-        x = np.asarray(x, dtype=np.float64)
-        out = np.where(x >= 0.0, self.atom, 0.0)
-        out[x >= self.lambda_plus] = 1.0
-        lower, upper = self._split(x)
-        out[lower] = self.atom + self._g_of_t(x[lower] / self.sigma2)
-        out[upper] = 1.0 - self._h_of_t(x[upper] / self.sigma2)
-        out[np.isnan(x)] = np.nan
-        return np.clip(out, 0.0, 1.0)
+        return self._edge_masses(x, survival=False)
 
     def sf(self, x: ArrayLike) -> np.ndarray:
         """Survival function ``1 - cdf(x)``, computed from the upper edge for precision in the tail."""
-        x = np.asarray(x, dtype=np.float64)
-        out = np.where(x >= 0.0, 1.0 - self.atom, 1.0)
-        out[x >= self.lambda_plus] = 0.0
-        lower, upper = self._split(x)
-        out[lower] = self._mass - self._g_of_t(x[lower] / self.sigma2)
-        out[upper] = self._h_of_t(x[upper] / self.sigma2)
-        out[np.isnan(x)] = np.nan
-        return np.clip(out, 0.0, 1.0)
+        return self._edge_masses(x, survival=True)
 
     # ------------------------------------------------------------------ quantiles
     # In the angle variable t = m - h cos(phi) the two sides are
