@@ -30,6 +30,37 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_list(args: argparse.Namespace) -> int:
+    from rmtheory.experiments import EXPERIMENTS
+
+    for name in sorted(EXPERIMENTS):
+        exp = EXPERIMENTS[name]
+        print(f"{name:>10}  {exp.title}")
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from rmtheory.experiments import EXPERIMENTS, reproduce, write_report
+    from rmtheory.experiments.report import print_claims
+
+    if args.report and not (args.all or args.names):
+        print(write_report(args.out))
+        return 0
+    names = sorted(EXPERIMENTS) if args.all else args.names
+    if not names:
+        print("name one or more experiments (see `rmtheory list`), or --all", file=sys.stderr)
+        return 2
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown:
+        print(f"unknown experiment(s) {unknown}; see `rmtheory list`", file=sys.stderr)
+        return 2
+    for name in names:
+        print_claims(reproduce(name, args.size, args.out, seeds=args.seeds, jobs=args.jobs))
+    if args.all or args.report:
+        print(write_report(args.out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from rmtheory import __version__
 
@@ -41,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="figures", help="folder for the plot (default: figures)")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_cmd_demo)
+
+    from rmtheory.experiments.report import add_size_arguments
+
+    lst = sub.add_parser("list", help="list the reproducible figures and tables")
+    lst.set_defaults(func=_cmd_list)
+    rep = sub.add_parser("reproduce", help="regenerate figures/tables of the paper with a verdict")
+    rep.add_argument("names", nargs="*", help="experiments to run (see `rmtheory list`)")
+    rep.add_argument("--all", action="store_true", help="run every experiment")
+    rep.add_argument(
+        "--report", action="store_true", help="(re)write docs/reproduction.md from figures/*.json"
+    )
+    add_size_arguments(rep)
+    rep.set_defaults(func=_cmd_reproduce)
 
     data = sub.add_parser("data", help="dataset utilities")
     data_sub = data.add_subparsers(dest="data_command", required=True)

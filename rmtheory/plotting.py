@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike
 
 from rmtheory.marchenko_pastur import MarchenkoPastur
 
-__all__ = ["plot_esd"]
+__all__ = ["plot_esd", "figure", "band"]
 
 
 def plot_esd(
@@ -37,9 +37,13 @@ def plot_esd(
     hi = xmax if xmax is not None else max(1.15 * law.lambda_plus, float(np.quantile(ev, 0.999)))
     fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
     shown = ev[ev <= hi]
-    ax.hist(shown, bins=bins, range=(0, hi), density=True, color="0.75", label="ESD")
+    heights, _, _ = ax.hist(
+        shown, bins=bins, range=(0, hi), density=True, color="0.75", label="ESD"
+    )
     xs = np.linspace(max(law.lambda_minus, 1e-12), law.lambda_plus, 600)
     ax.plot(xs, law.pdf(xs), color="tab:red", lw=2, label=f"MP fit, $\\sigma^2$={law.sigma2:.4g}")
+    # at ratio 1 the density diverges at 0: scale the axis to the histogram, not to the pole
+    ax.set_ylim(0, 1.3 * max(float(np.max(heights)), float(np.max(law.pdf(xs[len(xs) // 20 :])))))
     for edge, name in ((law.lambda_minus, r"$\lambda_-$"), (cut, r"$\lambda_+$")):
         ax.axvline(edge, color="tab:blue", ls="--", lw=1)
         ax.annotate(name, (edge, ax.get_ylim()[1] * 0.92), color="tab:blue", ha="center")
@@ -63,3 +67,24 @@ def plot_esd(
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=120)
     return fig
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float = 3.8):
+    """A constrained-layout figure with ``nrows x ncols`` axes (Agg backend, no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width * ncols, height * nrows), layout="constrained", squeeze=False
+    )
+    return fig, axes.ravel() if axes.size > 1 else axes[0, 0]
+
+
+def band(ax, x: ArrayLike, runs: ArrayLike, label: str, color: str | None = None) -> None:
+    """Mean ± 1 std over seeds (population std, as the authors' ``getMeanAndVar``) as a line and band."""
+    runs = np.atleast_2d(np.asarray(runs, dtype=np.float64))
+    mean, std = runs.mean(axis=0), runs.std(axis=0)
+    (line,) = ax.plot(x, mean, label=label, color=color)
+    ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.25, lw=0)

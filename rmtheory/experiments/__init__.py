@@ -1,1 +1,20 @@
-"""The paper's experiments as functions returning plain data (one module per figure or family)."""
+"""The paper's experiments as functions returning plain data, and the registry that reproduces them.
+
+>>> from rmtheory.experiments import EXPERIMENTS
+>>> "fig17" in EXPERIMENTS
+True
+"""
+
+from rmtheory.experiments import catalog as _catalog  # noqa: F401  (fills the registry)
+from rmtheory.experiments.registry import EXPERIMENTS, Claim, Experiment, map_seeds, reproduce
+from rmtheory.experiments.report import script_main, write_report
+
+__all__ = [
+    "EXPERIMENTS",
+    "Claim",
+    "Experiment",
+    "map_seeds",
+    "reproduce",
+    "script_main",
+    "write_report",
+]

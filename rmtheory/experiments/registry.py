@@ -1,0 +1,180 @@
+"""The registry of reproducible figures and tables, and the machinery that runs them.
+
+Each entry is an :class:`Experiment`: a ``run(params, seeds, jobs, cache)`` function returning a
+JSON-able dict of the numbers plotted, a ``plot(result, path)`` function, parameter sets for the
+``smoke`` (CI, seconds), ``quick`` (default, minutes on a 2-core machine) and ``full`` (the paper's
+sizes) sizes, and a ``claims(result)`` function comparing the result with the paper's numbers for
+the verdict table (``docs/reproduction.md``).
+
+Runs over seeds go through :func:`map_seeds`, which uses joblib processes (so a user can point
+joblib at a Dask or Ray cluster with ``joblib.parallel_backend``) and caches every finished seed as
+JSON, so an interrupted reproduction resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Experiment", "Claim", "register", "EXPERIMENTS", "reproduce", "map_seeds", "verdict"]
+
+SIZES = ("smoke", "quick", "full")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One numbered claim of the paper with our value and a verdict."""
+
+    claim: str
+    paper: str
+    ours: str
+    verdict: str  # "reproduced" | "partly" | "not reproduced" | "n/a"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    run: Callable[..., dict]
+    plot: Callable[[dict, Path], None]
+    sizes: dict[str, dict[str, Any]]
+    claims: Callable[[dict], list[Claim]] = field(default=lambda result: [])
+    follows: str = ""  # which of paper / authors' code the experiment follows, and why
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(exp: Experiment) -> Experiment:
+    missing = [s for s in SIZES if s not in exp.sizes]
+    if missing:
+        raise ValueError(f"experiment {exp.name!r} lacks parameter sets for {missing}")
+    EXPERIMENTS[exp.name] = exp
+    return exp
+
+
+def verdict(ours: float, paper: float, rel: float = 0.05, partly: float = 0.15) -> str:
+    """``reproduced`` within ``rel`` relative error, ``partly`` within ``partly``, else not."""
+    if not (math.isfinite(ours) and math.isfinite(paper)):
+        return "n/a"
+    err = abs(ours - paper) / max(abs(paper), 1e-300)
+    return "reproduced" if err <= rel else "partly" if err <= partly else "not reproduced"
+
+
+def _to_json(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _to_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_to_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _to_json(obj.tolist())
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating | float):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    return obj
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def map_seeds(
+    fn: Callable[..., dict],
+    seeds: Iterable[int],
+    jobs: int = 1,
+    cache: Path | None = None,
+    **kwargs: Any,
+) -> list[dict]:
+    """``[fn(seed=s, **kwargs) for s in seeds]`` in parallel (joblib processes), cached per seed.
+
+    A finished seed is written to ``cache/seed<s>-<hash of kwargs>.json``; re-running skips it, so
+    an interrupted run resumes.  ``jobs=1`` runs in-process (no joblib), which is what tests use.
+    """
+    seeds = list(seeds)
+    key = hashlib.sha1(
+        json.dumps(_to_json(kwargs), sort_keys=True, default=str).encode()
+    ).hexdigest()[:10]
+    results: dict[int, dict] = {}
+    todo = []
+    for s in seeds:
+        path = None if cache is None else Path(cache) / f"seed{s}-{key}.json"
+        if path is not None and path.exists():
+            results[s] = json.loads(path.read_text())
+        else:
+            todo.append((s, path))
+
+    def one(seed: int, path: Path | None) -> dict:
+        out = _to_json(fn(seed=seed, **kwargs))
+        if path is not None:
+            _atomic_write(path, json.dumps(out))
+        return out
+
+    if jobs == 1 or len(todo) <= 1:
+        for s, path in todo:
+            results[s] = one(s, path)
+    else:
+        from joblib import Parallel, delayed
+
+        done = Parallel(n_jobs=jobs)(delayed(one)(s, p) for s, p in todo)
+        results.update({s: r for (s, _), r in zip(todo, done, strict=True)})
+    return [results[s] for s in seeds]
+
+
+def reproduce(
+    name: str,
+    size: str = "quick",
+    out_dir: str | Path = "figures",
+    seeds: int | None = None,
+    jobs: int = 1,
+    plot: bool = True,
+) -> dict:
+    """Run experiment ``name`` at ``size``; write ``<out_dir>/<name>.json`` and ``.png``.
+
+    ``seeds`` overrides the number of seeds of the size's parameter set; ``jobs`` the number of
+    joblib processes.  Returns the result dict (with ``claims``).
+    """
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {SIZES}, got {size!r}")
+    exp = EXPERIMENTS[name]
+    params = dict(exp.sizes[size])
+    if seeds is not None:
+        if seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {seeds}")
+        params["n_seeds"] = seeds
+    out_dir = Path(out_dir)
+    cache = out_dir / ".cache" / name / size
+    t0 = time.perf_counter()
+    result = exp.run(params=params, jobs=jobs, cache=cache)
+    result = _to_json(
+        {
+            "name": name,
+            "title": exp.title,
+            "size": size,
+            "params": params,
+            "follows": exp.follows,
+            **result,
+            "wall_time_s": time.perf_counter() - t0,
+        }
+    )
+    result["claims"] = [_to_json(c.__dict__) for c in exp.claims(result)]
+    _atomic_write(out_dir / f"{name}.json", json.dumps(result, indent=1))
+    if plot:
+        exp.plot(result, out_dir / f"{name}.png")
+    return result
