@@ -36,7 +36,7 @@ def write_report(
         "paper's within the tolerance stated in the experiment, *partly* when it agrees loosely or only in",
         "trend, *not reproduced* otherwise, and *n/a* for numbers the paper does not give.",
         "",
-        "| figure | size | claim | paper | ours | verdict | source | note |",
+        "| figure | size | claim | paper / theory | ours | verdict | source | note |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, size, c, src in rows:
