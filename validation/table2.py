@@ -1,0 +1,11 @@
+"""Validation script for table2 (parameters and sizes: rmtheory/experiments/catalog.py).
+
+python validation/table2.py            # quick size (default)
+python validation/table2.py --full     # the paper's size
+python validation/table2.py --smoke    # seconds (CI)
+"""
+
+from rmtheory.experiments import script_main
+
+if __name__ == "__main__":
+    script_main("table2")
