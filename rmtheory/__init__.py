@@ -5,7 +5,29 @@ The public API is re-exported here; each name lives in the module named after it
 """
 
 from rmtheory._version import __version__
+from rmtheory.approximation import (
+    approximation_error,
+    theta_asymptotic,
+    theta_convergence,
+    theta_empirical,
+    theta_from_weights,
+    wigner_theta_asymptotic,
+    wigner_theta_empirical,
+)
 from rmtheory.bema import BEMA, mp_goodness_of_fit
+from rmtheory.confidence import (
+    PruningBound,
+    accuracy_from_confidence,
+    classification_confidence,
+    good_set,
+    good_set_accuracy_bound,
+    lemma51_bound,
+    lemma53_scale,
+    lemma53_shift,
+    pruning_confidence_change,
+    theorem54_shift,
+    theorem57_bound,
+)
 from rmtheory.lowrank import conv_to_matrix, factorize, matrix_to_conv, recombine, truncate
 from rmtheory.marchenko_pastur import MarchenkoPastur, wishart_eigenvalues
 from rmtheory.spectrum import esd, singular_values, spectral_convention
@@ -36,6 +58,24 @@ from rmtheory.tracy_widom import TracyWidom, paper_code_edge_scaling, wishart_ed
 
 __all__ = [
     "__version__",
+    "PruningBound",
+    "accuracy_from_confidence",
+    "approximation_error",
+    "classification_confidence",
+    "good_set",
+    "good_set_accuracy_bound",
+    "lemma51_bound",
+    "lemma53_scale",
+    "lemma53_shift",
+    "pruning_confidence_change",
+    "theorem54_shift",
+    "theorem57_bound",
+    "theta_asymptotic",
+    "theta_convergence",
+    "theta_empirical",
+    "theta_from_weights",
+    "wigner_theta_asymptotic",
+    "wigner_theta_empirical",
     "bgn_predictions",
     "d_transform",
     "detection_threshold",
