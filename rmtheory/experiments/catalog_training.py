@@ -518,3 +518,251 @@ register(
         follows="not in the paper: same nets, seeds and schedule for every method",
     )
 )
+
+
+# ------------------------------------------------------------------ Fig 21: Example 9.3
+FIG21_PAPER = {  # algorithms.md §2.5: the authors' printed outputs (CODE-SJK)
+    "ranks": list(range(0, 100, 5)),
+    "accuracy": [
+        8.92,
+        54.59,
+        75.75,
+        84.64,
+        90.71,
+        95.45,
+        97.29,
+        97.73,
+        98.02,
+        98.26,
+        98.21,
+        98.22,
+        98.23,
+        98.26,
+        98.27,
+        98.28,
+        98.29,
+        98.32,
+        98.33,
+        98.32,
+    ],
+    "bema_rank": 56,
+    "full_accuracy": 98.29,
+}
+
+
+def _run_fig21(params, jobs, cache):
+    from rmtheory.experiments.training import truncation_curve
+
+    runs = map_seeds(
+        truncation_curve,
+        range(params["n_seeds"]),
+        jobs,
+        cache,
+        dataset=params["dataset"],
+        sizes=tuple(params["sizes"]),
+        epochs=params["epochs"],
+        subset=params["subset"],
+        ranks=tuple(params["ranks"]),
+    )
+    return {"runs": runs}
+
+
+def _plot_fig21(result, path: Path):
+    from rmtheory.plotting import band, figure
+
+    fig, ax = figure()
+    runs = result["runs"]
+    ranks = runs[0]["ranks"]
+    band(ax, ranks, 100 * np.array([r["accuracy"] for r in runs]), "ours (test accuracy)", "k")
+    ax.plot(
+        FIG21_PAPER["ranks"],
+        FIG21_PAPER["accuracy"],
+        "x",
+        color="0.5",
+        label="authors' printed values",
+    )
+    ax.axvline(np.mean([r["bema_rank"] for r in runs]), color="tab:red", label="BEMA rank (ours)")
+    ax.axvline(FIG21_PAPER["bema_rank"], color="tab:red", ls=":", label="BEMA rank (authors, 56)")
+    ax.axhline(
+        100 * np.mean([r["full_accuracy"] for r in runs]),
+        color="tab:blue",
+        ls="--",
+        label="no truncation",
+    )
+    ax.set_xlabel("singular values of W1 kept")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"Example 9.3: {result['params']['dataset']} {_topo(result['params']['sizes'])}")
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+
+
+def _claims_fig21(result):
+    runs = result["runs"]
+    rank = float(np.mean([r["bema_rank"] for r in runs]))
+    full = 100 * float(np.mean([r["full_accuracy"] for r in runs]))
+    ranks = runs[0]["ranks"]
+    acc = 100 * np.mean([r["accuracy"] for r in runs], axis=0)
+    at_rank = float(np.interp(rank, ranks, acc))
+    return [
+        Claim("Ex 9.3 BEMA rank of W1", "56", f"{rank:.1f}", verdict(rank, 56, 0.15, 0.4)),
+        Claim(
+            "Ex 9.3 full test accuracy (%)",
+            "98.29",
+            f"{full:.2f}",
+            verdict(full, 98.29, 0.005, 0.02),
+        ),
+        Claim(
+            "Ex 9.3 accuracy at the BEMA rank within 0.5 points of the full net",
+            "yes",
+            f"{at_rank:.2f} vs {full:.2f}",
+            "reproduced"
+            if full - at_rank < 0.5
+            else "partly"
+            if full - at_rank < 2
+            else "not reproduced",
+        ),
+    ]
+
+
+register(
+    Experiment(
+        name="fig21",
+        title="Example 9.3: test accuracy vs singular values of W1 kept, with the BEMA rank",
+        run=_run_fig21,
+        plot=_plot_fig21,
+        sizes={
+            "smoke": {
+                "dataset": "tiny",
+                "sizes": [784, 64, 10],
+                "epochs": 2,
+                "subset": [1000, 300],
+                "n_seeds": 1,
+                "ranks": list(range(0, 64, 8)),
+            },
+            "quick": {
+                "dataset": "mnist",
+                "sizes": [784, 1000, 10],
+                "epochs": 10,
+                "subset": None,
+                "n_seeds": 1,
+                "ranks": list(range(0, 100, 5)),
+            },
+            "full": {
+                "dataset": "mnist",
+                "sizes": [784, 1000, 10],
+                "epochs": 10,
+                "subset": None,
+                "n_seeds": 5,
+                "ranks": list(range(0, 100, 5)),
+            },
+        },
+        claims=_claims_fig21,
+        follows="authors' code (CODE-SJK): ReLU on both layers, PyTorch default init, lr 0.08, no lr decay, 10 epochs",
+    )
+)
+
+
+# ------------------------------------------------------------------ Fig 6: sparsification after MP training
+def _run_fig6(params, jobs, cache):
+    from rmtheory.experiments.training import sparsification_curve
+
+    common = dict(
+        dataset=params["dataset"],
+        sizes=tuple(params["sizes"]),
+        epochs=params["epochs"],
+        every=params["every"],
+        T=params["T"],
+        subset=params["subset"],
+    )
+    return {
+        m: map_seeds(
+            sparsification_curve, range(params["n_seeds"]), jobs, cache, method=m, **common
+        )
+        for m in ("mp", "none")
+    }
+
+
+def _plot_fig6(result, path: Path):
+    from rmtheory.plotting import figure
+
+    fig, ax = figure()
+    for method, label, color in (
+        ("mp", "after MP-pruned training", "tab:red"),
+        ("none", "after normal training", "0.3"),
+    ):
+        r = result[method][0]
+        frac = 100 * np.asarray(r["n_nonzero"]) / r["initial_params"]
+        ax.plot(frac, 100 * np.asarray(r["accuracy"]), "o-", ms=3, color=color, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("nonzero parameters (% of the initial count)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"Fig 6: magnitude sparsification, {result['params']['dataset']}")
+    ax.legend()
+    fig.savefig(path, dpi=110)
+
+
+def _claims_fig6(result):
+    out = []
+    for method, label in (("mp", "MP-trained"), ("none", "normally trained")):
+        r = result[method][0]
+        acc = np.asarray(r["accuracy"])
+        frac = 100 * np.asarray(r["n_nonzero"]) / r["initial_params"]
+        ok = acc >= 0.9 * acc.max()
+        out.append(
+            Claim(
+                f"Fig 6 {label}: fewest weights keeping 90% of the best accuracy",
+                "<0.5% of weights (MP-trained, paper: >99.5% removed)" if method == "mp" else "-",
+                f"{frac[ok].min():.2f}% of weights at {100 * acc[ok][np.argmin(frac[ok])]:.1f}% acc",
+                (
+                    "reproduced"
+                    if frac[ok].min() < 0.5
+                    else "partly"
+                    if frac[ok].min() < 5
+                    else "not reproduced"
+                )
+                if method == "mp"
+                else "n/a",
+            )
+        )
+    return out
+
+
+register(
+    Experiment(
+        name="fig6",
+        title="Test accuracy vs nonzero parameters under magnitude thresholds, after MP-pruned training",
+        run=_run_fig6,
+        plot=_plot_fig6,
+        sizes={
+            "smoke": {
+                "dataset": "tiny",
+                "sizes": [784, 32, 32, 10],
+                "epochs": 3,
+                "every": 2,
+                "T": 3.0,
+                "subset": [1000, 300],
+                "n_seeds": 1,
+            },
+            "quick": {
+                "dataset": "fashion-mnist",
+                "sizes": [784, 1000, 1000, 500, 10],
+                "epochs": 15,
+                "every": 7,
+                "T": 19.0,
+                "subset": [20000, None],
+                "n_seeds": 1,
+            },
+            "full": {
+                "dataset": "fashion-mnist",
+                "sizes": [784, 3000, 3000, 3000, 3000, 500, 10],
+                "epochs": 70,
+                "every": 7,
+                "T": 87.5,
+                "subset": None,
+                "n_seeds": 1,
+            },
+        },
+        claims=_claims_fig6,
+        follows="paper: L1 + L2 = 1e-6 each (the later paper's values), thresholds 1/(1+k), k = 0..49",
+    )
+)

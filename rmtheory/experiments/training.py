@@ -121,7 +121,11 @@ def train_run(
     """
     from rmtheory.nn import MLP, Sparsifier, train
 
-    settings = {k: v for k, v in locals().items() if k not in ("_checkpoint_dir", "MLP", "Sparsifier", "train")}
+    settings = {
+        k: v
+        for k, v in locals().items()
+        if k not in ("_checkpoint_dir", "MLP", "Sparsifier", "train")
+    }
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     xtr, ytr, xte, yte = load_data(dataset, None if subset is None else tuple(subset), normalize)
@@ -135,7 +139,11 @@ def train_run(
         else None
     )
     tag = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    ckpt = None if _checkpoint_dir is None else Path(_checkpoint_dir) / f"{method}-seed{seed}-{tag}.npz"
+    ckpt = (
+        None
+        if _checkpoint_dir is None
+        else Path(_checkpoint_dir) / f"{method}-seed{seed}-{tag}.npz"
+    )
     h = train(
         model,
         (xtr, ytr),
@@ -187,3 +195,87 @@ def train_run(
         out["probes"] = pruner.probes
     out["initial_params"] = MLP(list(sizes), seed=seed).n_params()
     return out
+
+
+def truncation_curve(
+    seed: int,
+    dataset: str = "mnist",
+    sizes: tuple[int, ...] = (784, 1000, 10),
+    epochs: int = 10,
+    lr: float = 0.08,
+    ranks: tuple[int, ...] = tuple(range(0, 100, 5)),
+    subset: tuple[int | None, int | None] | None = None,
+    alpha: float = 0.25,
+    beta: float = 0.1,
+) -> dict[str, Any]:
+    """Example 9.3 / Fig 21: train, then keep only the top-i singular values of W1 (no retraining).
+
+    ReLU on both layers and PyTorch's default initialisation, as the authors' code (algorithms.md §2.5).
+    """
+    from rmtheory.bema import BEMA
+    from rmtheory.lowrank import svd
+    from rmtheory.nn import MLP, evaluate, train
+
+    xtr, ytr, xte, yte = load_data(dataset, None if subset is None else tuple(subset), "none")
+    model = MLP(list(sizes), final_activation="relu", init="pytorch", seed=seed)
+    h = train(
+        model,
+        (xtr, ytr),
+        (xte, yte),
+        epochs,
+        lr=lr,
+        momentum=0.9,
+        lr_decay=None,
+        seed=seed,
+        verbose=False,
+    )
+    W = model.layers[0].weight
+    U, s, Vt = svd(W)
+    fit = BEMA(alpha, beta).fit(W)
+    accs = []
+    for k in ranks:
+        trial = model.copy()
+        trial.layers[0].set_dense((U[:, :k] * s[:k]) @ Vt[:k])
+        accs.append(evaluate(trial, (xte, yte))[2])
+    return {
+        "ranks": list(ranks),
+        "accuracy": accs,
+        "full_accuracy": h.test_accuracy[-1],
+        "bema_rank": fit.n_spikes_,
+        "gof": fit.gof_,
+        "shape": list(W.shape),
+    }
+
+
+def sparsification_curve(
+    seed: int,
+    method: str = "mp",
+    dataset: str = "fashion-mnist",
+    sizes: tuple[int, ...] = (784, 3000, 3000, 3000, 3000, 500, 10),
+    epochs: int = 70,
+    every: int = 7,
+    T: float = 87.5,
+    l1: float = 1e-6,
+    l2: float = 1e-6,
+    subset: tuple[int | None, int | None] | None = None,
+    thresholds: tuple[float, ...] = tuple(1 / (1 + k) for k in range(50)),
+    final_activation: str | None = "relu",
+) -> dict[str, Any]:
+    """Fig 6: train (MP-pruned or normal), then zero every weight with ``|w| < xi`` over a grid of xi."""
+    from rmtheory.nn import MLP, sparsify_sweep, train
+
+    xtr, ytr, xte, yte = load_data(dataset, None if subset is None else tuple(subset), "none")
+    model = MLP(list(sizes), final_activation=final_activation, seed=seed)
+    pruner = _pruner(method, every, T, 0.25, 0.1, 1.0, "default")
+    h = train(
+        model, (xtr, ytr), (xte, yte), epochs, l1=l1, l2=l2, pruner=pruner, seed=seed, verbose=False
+    )
+    sweep = sparsify_sweep(model, (xte, yte), list(thresholds))
+    return {
+        "thresholds": list(thresholds),
+        "n_nonzero": [n for n, _ in sweep],
+        "accuracy": [a for _, a in sweep],
+        "initial_params": MLP(list(sizes), seed=seed).n_params(),
+        "trained_params": model.n_params(),
+        "test_accuracy": h.test_accuracy[-1],
+    }
