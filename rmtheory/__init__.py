@@ -5,6 +5,7 @@ The public API is re-exported here; each name lives in the module named after it
 """
 
 from rmtheory._version import __version__
+from rmtheory.analysis import LayerReport, LayerTable, analyze, compress
 from rmtheory.approximation import (
     approximation_error,
     theta_asymptotic,
@@ -55,9 +56,16 @@ from rmtheory.thresholds import (
     mp_threshold,
 )
 from rmtheory.tracy_widom import TracyWidom, paper_code_edge_scaling, wishart_edge_scaling
+from rmtheory.weights_io import load_weights, save_weights
 
 __all__ = [
     "__version__",
+    "LayerReport",
+    "LayerTable",
+    "analyze",
+    "compress",
+    "load_weights",
+    "save_weights",
     "PruningBound",
     "accuracy_from_confidence",
     "approximation_error",

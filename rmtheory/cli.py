@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_size_arguments(rep)
     rep.set_defaults(func=_cmd_reproduce)
 
+    from rmtheory.analyze_cli import add_commands as add_analyze_commands
+
+    add_analyze_commands(sub)
+
     data = sub.add_parser("data", help="dataset utilities")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     fetch = data_sub.add_parser("fetch", help="fetch and verify a dataset into the cache")

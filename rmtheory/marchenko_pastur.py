@@ -42,8 +42,8 @@ Random Matrices*, Springer (2010), §3.1.
 
 from __future__ import annotations
 
+import functools
 import math
-from functools import cached_property
 
 import numba
 import numpy as np
@@ -229,8 +229,13 @@ class MarchenkoPastur:
             d = 4.0 * self._h**2 * sh2 * ch2 / (self._a + 2.0 * self._h * sh2)
         return d / (2.0 * math.pi * self.ratio)
 
-    @cached_property
+    @property
     def _start_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # unit-variance quantities: one table per ratio, shared by every instance (BEMA builds a
+        # new law per layer fit)
+        return _start_tables_for(self.ratio)
+
+    def _build_start_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # log(angle) against log(mass on that side).  The masses are integrated here by
         # Gauss-Legendre on each table interval (a sum of positive terms: full relative accuracy
         # even deep in a tail, where the closed form cancels).  Near an edge the mass is a power
@@ -344,6 +349,14 @@ class MarchenkoPastur:
         """
         u = rng(seed).random(size)
         return self.ppf(u)
+
+
+@functools.lru_cache(maxsize=256)
+def _start_tables_for(ratio: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tables = MarchenkoPastur(ratio)._build_start_tables()
+    for t in tables:
+        t.setflags(write=False)
+    return tables
 
 
 def wishart_eigenvalues(

@@ -152,7 +152,7 @@ def mp_rank(W: ArrayLike, alpha: float = 0.25, beta: float = 0.1, variant: str =
     Examples
     --------
     >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
+    >>> rng = np.random.default_rng(1)
     >>> noise = rng.normal(size=(500, 800)) / np.sqrt(800)
     >>> signal = 3.0 * np.outer(rng.normal(size=500), rng.normal(size=800)) / np.sqrt(500 * 800)
     >>> mp_rank(noise + signal)

@@ -279,3 +279,34 @@ def sparsification_curve(
         "trained_params": model.n_params(),
         "test_accuracy": h.test_accuracy[-1],
     }
+
+
+def layer_spectrum(
+    seed: int,
+    dataset: str = "mnist",
+    sizes: tuple[int, ...] = (784, 1000, 1000, 10),
+    epochs: int = 5,
+    layer: int = 1,
+    subset: tuple[int | None, int | None] | None = None,
+    final_activation: str | None = "relu",
+) -> dict[str, Any]:
+    """Train normally, then the ESD of one hidden layer with its BEMA fit (Fig 18, on a trained net)."""
+    from rmtheory.bema import BEMA
+    from rmtheory.nn import MLP, train
+
+    xtr, ytr, xte, yte = load_data(dataset, None if subset is None else tuple(subset), "none")
+    model = MLP(list(sizes), final_activation=final_activation, seed=seed)
+    h = train(model, (xtr, ytr), (xte, yte), epochs, seed=seed, verbose=False)
+    W = model.layers[layer].weight
+    fit = BEMA().fit(W)
+    return {
+        "eigenvalues": fit.eigenvalues_.tolist(),
+        "sigma2": fit.sigma2_,
+        "ratio": fit.ratio_,
+        "lambda_plus": fit.lambda_plus_,
+        "n_spikes": fit.n_spikes_,
+        "gof": fit.gof_,
+        "shape": list(W.shape),
+        "test_accuracy": h.test_accuracy[-1],
+        "init_variance": 1.0 / W.shape[1],
+    }
