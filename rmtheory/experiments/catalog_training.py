@@ -185,20 +185,23 @@ def _plot_bars(result, path: Path, metric: str):
 
 
 # ------------------------------------------------------------------ claims
-def _paper_index(result, dataset):
-    """Which paper row each topology corresponds to (the same topology at full size, else none)."""
-    topo = PAPER[dataset]["topologies"]
-    return [topo.index(t) if t in topo else None for t in result["topologies"]]
+def _paper_rows(result):
+    """(dataset, topology, runs, paper row index or None) for each topology of a paper dataset.
+
+    The index is the paper's row for the same topology (full size); None when it differs.
+    """
+    ds = result["params"]["dataset"]
+    if ds not in PAPER:
+        return
+    topo = PAPER[ds]["topologies"]
+    for sizes, runs in zip(result["topologies"], result["runs"], strict=True):
+        yield ds, sizes, runs, (topo.index(sizes) if sizes in topo else None)
 
 
 def _claims_accuracy(result):
-    ds = result["params"]["dataset"]
-    if ds not in PAPER:
-        return []
-    paper, out = PAPER[ds], []
-    for sizes, runs, idx in zip(
-        result["topologies"], result["runs"], _paper_index(result, ds), strict=True
-    ):
+    out = []
+    for ds, sizes, runs, idx in _paper_rows(result):
+        paper = PAPER[ds]
         n_mean, n_std = _final(runs["none"], "test_accuracy")
         p_mean, p_std = _final(runs["mp"], "test_accuracy")
         pn = paper["acc_normal"][idx] if idx is not None else min(paper["acc_normal"])
@@ -244,13 +247,8 @@ def _claims_accuracy(result):
 
 
 def _claims_params(result):
-    ds = result["params"]["dataset"]
-    if ds not in PAPER:
-        return []
     out = []
-    for sizes, runs, idx in zip(
-        result["topologies"], result["runs"], _paper_index(result, ds), strict=True
-    ):
+    for ds, sizes, runs, idx in _paper_rows(result):
         init = runs["mp"][0]["initial_params"]
         final = float(np.mean([r["n_params"][-1] for r in runs["mp"]]))
         red = 100 * (1 - final / init)
@@ -272,13 +270,8 @@ def _claims_params(result):
 
 
 def _claims_loss(result):
-    ds = result["params"]["dataset"]
-    if ds not in PAPER:
-        return []
     out = []
-    for sizes, runs, idx in zip(
-        result["topologies"], result["runs"], _paper_index(result, ds), strict=True
-    ):
+    for ds, sizes, runs, idx in _paper_rows(result):
         ref = PAPER[ds]["loss"][idx if idx is not None else 0]
         for j, (method, key, label) in enumerate(
             (
