@@ -36,27 +36,6 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "requirements.txt"]
 
-# --- pages written by other parts of the project, listed in the toctree only once they exist.
-# A toctree entry for a missing page is a warning (an error under -W), and so is a glob that
-# matches nothing; index.md therefore carries a marker that this hook fills with the pages present.
-OPTIONAL_PAGES = {
-    "%THEORY_EXTRA%": ["theorems"],
-    "%RESULTS%": ["reproduction", "gallery"],
-}
-
-
-def _fill_optional_pages(app, docname: str, source: list[str]) -> None:
-    if docname != "index":
-        return
-    for marker, pages in OPTIONAL_PAGES.items():
-        present = [p for p in pages if any((DOCS / f"{p}{s}").exists() for s in source_suffix)]
-        source[0] = source[0].replace(marker, "\n".join(present))
-
-
-def setup(app) -> None:
-    app.connect("source-read", _fill_optional_pages)
-
-
 # --- autodoc / numpydoc
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "none"  # the numpydoc "Parameters" sections carry the types

@@ -44,10 +44,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from rmtheory.experiments import EXPERIMENTS, reproduce, write_report
-    from rmtheory.experiments.report import print_claims
+    from rmtheory.experiments.report import print_claims, write_gallery
 
     if args.report and not (args.all or args.names):
-        print(write_report(args.out))
+        print(write_report(args.out), write_gallery(args.out))
         return 0
     names = sorted(EXPERIMENTS) if args.all else args.names
     if not names:
@@ -60,7 +60,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     for name in names:
         print_claims(reproduce(name, args.size, args.out, seeds=args.seeds, jobs=args.jobs))
     if args.all or args.report:
-        print(write_report(args.out))
+        print(write_report(args.out), write_gallery(args.out))
     return 0
 
 

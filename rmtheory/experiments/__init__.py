@@ -8,7 +8,7 @@ True
 from rmtheory.experiments import catalog as _catalog  # noqa: F401  (fills the registry)
 from rmtheory.experiments import catalog_training as _catalog_training  # noqa: F401
 from rmtheory.experiments.registry import EXPERIMENTS, Claim, Experiment, map_seeds, reproduce
-from rmtheory.experiments.report import script_main, write_report
+from rmtheory.experiments.report import script_main, write_gallery, write_report
 
 __all__ = [
     "EXPERIMENTS",
@@ -17,5 +17,6 @@ __all__ = [
     "map_seeds",
     "reproduce",
     "script_main",
+    "write_gallery",
     "write_report",
 ]
