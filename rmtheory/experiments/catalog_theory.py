@@ -294,8 +294,10 @@ def _run_theta(params, jobs, cache):
 
 def _size_axis(ax, Ns) -> None:
     ax.set_xscale("log")
+    from matplotlib.ticker import NullLocator
+
     ax.set_xticks(list(Ns), [str(int(n)) for n in Ns])
-    ax.minorticks_off()
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("matrix size $N$")
 
 
@@ -393,9 +395,10 @@ def _plot_fig14(result, path: Path):
             label=rf"$\|W-W'\|_{{op}}$ = {d['largest_dropped']:.3f}",
         )
         top = ax.get_ylim()[1]
+        ax.set_ylim(0, 1.9 * top)  # room for the legend above the histograms
         ax.plot(
             d["ratio_spikes"],
-            [0.97 * top] * len(d["ratio_spikes"]),
+            [1.03 * top] * len(d["ratio_spikes"]),
             "v",
             color="tab:red",
             ms=8,
@@ -404,7 +407,7 @@ def _plot_fig14(result, path: Path):
         ax.set_xlabel(r"$\|Ax\|/\|x\|$ for Gaussian inputs $x$")
         ax.set_ylabel("number of inputs")
         ax.set_title(f"N = {d['N']}, {len(d['ratio_pruned'])} random inputs, one draw", fontsize=9)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", ncols=2)
     fig.savefig(path, dpi=120)
 
 
@@ -599,15 +602,19 @@ register(
 
 
 # ------------------------------------------------------------------ Figs 24, 25: regression runs
+FAILED_MSE = 0.5  # final test MSE above this (a sixth of the target's variance): did not fit
+
+
 def _reg_sizes() -> dict:
     table = {k: TABLE7[k] for k in ("lr", "momentum", "batch_size", "l2")}
     common = {**REG_DATA, **table, "every": CHOICES["every"][0], "activation": "relu"}
+    topologies = CHOICES["topologies"][0]
     return {
-        "smoke": {**common, "sizes": [1, 64, 64, 1], "epochs": 8, "every": 3, "n_seeds": 1},
-        "quick": {**common, "sizes": CHOICES["sizes"][0], "epochs": 300, "n_seeds": 3},
+        "smoke": {**common, "topologies": [[1, 64, 64, 1]], "epochs": 8, "every": 3, "n_seeds": 1},
+        "quick": {**common, "topologies": topologies, "epochs": 300, "n_seeds": 3},
         "full": {
             **common,
-            "sizes": CHOICES["sizes"][0],
+            "topologies": topologies,
             "epochs": TABLE7["epochs"],
             "n_seeds": TABLE7["n_seeds"],
         },
@@ -618,125 +625,176 @@ def _run_regression(params, jobs, cache):
     from rmtheory.experiments.regression import regression_run
 
     keys = (
-        "sizes", "epochs", "lr", "momentum", "batch_size", "l2", "every", "activation",
-        "noise_scale", "n_train", "n_test", "data_seed",
+        "epochs", "lr", "momentum", "batch_size", "l2", "every", "activation", "noise_scale",
+        "n_train", "n_test", "data_seed",
     )  # fmt: skip
-    out = {"runs": {}}
-    for method in ("none", "mp"):
-        out["runs"][method] = map_seeds(
-            regression_run,
-            range(params["n_seeds"]),
-            jobs,
-            cache,
-            method=method,
-            _checkpoint_dir=None if cache is None else str(Path(cache) / "checkpoints"),
-            **{k: params[k] for k in keys},
-        )
+    out = {"topologies": params["topologies"], "runs": []}
+    for sizes in params["topologies"]:
+        per_method = {}
+        for method in ("none", "mp"):
+            per_method[method] = map_seeds(
+                regression_run,
+                range(params["n_seeds"]),
+                jobs,
+                cache,
+                method=method,
+                sizes=list(sizes),
+                _checkpoint_dir=None if cache is None else str(Path(cache) / "checkpoints"),
+                **{k: params[k] for k in keys},
+            )
+        out["runs"].append(per_method)
     return out
 
 
-_METHODS = (("none", "unpruned", "0.3"), ("mp", "MP-pruned", "tab:red"))
+_METHODS = (("none", "unpruned", "0.25"), ("mp", "MP-pruned", "tab:red"))
 
 
-def _curve_panel(ax, result, key: str, ylabel: str, log: bool = True):
-    from rmtheory.plotting import band
+def _series(runs, key: str) -> np.ndarray:
+    """(seeds, epochs) as float64; JSON nulls (epochs after a divergence) become NaN."""
+    return np.asarray([[np.nan if v is None else v for v in r[key]] for r in runs], dtype=float)
 
+
+def _seed_curves(ax, runs_by_method, key: str, ylabel: str) -> None:
+    """Each seed as a thin line and the median over seeds as a thick one: failed seeds (diverged
+    or collapsed) stay visible instead of being averaged into a band."""
     for method, label, color in _METHODS:
-        vals = np.asarray([r[key] for r in result["runs"][method]], dtype=np.float64)
-        band(ax, np.arange(1, vals.shape[1] + 1), vals, label, color)
-    if log:
-        ax.set_yscale("log")
+        vals = _series(runs_by_method[method], key)
+        ep = np.arange(1, vals.shape[1] + 1)
+        for row in vals:
+            ax.plot(ep, row, color=color, lw=0.6, alpha=0.35)
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(np.where(np.isnan(vals), np.inf, vals), axis=0)
+        ax.plot(ep, np.where(np.isinf(med), np.nan, med), color=color, lw=2, label=label)
+    ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
 
 
-def _params_panel(ax, result):
-    for method, label, color in _METHODS:
-        vals = np.asarray([r["n_params"] for r in result["runs"][method]], dtype=np.float64)
-        ax.plot(np.arange(1, vals.shape[1] + 1), vals.mean(axis=0), color=color, label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("number of parameters (mean over seeds)")
-    ax.legend(fontsize=8)
+def _topo(sizes) -> str:
+    return "[" + "-".join(str(s) for s in sizes) + "]"
 
 
-def _reg_title(result) -> str:
+def _reg_title(result, sizes) -> str:
     p = result["params"]
-    topo = "-".join(str(s) for s in p["sizes"])
-    return f"[{topo}], {p['epochs']} epochs, {p['n_seeds']} seeds"
+    return (
+        f"{_topo(sizes)}, {p['epochs']} epochs, {p['n_seeds']} seeds (thin: seeds, thick: median)"
+    )
 
 
 def _plot_fig24(result, path: Path):
     from rmtheory.plotting import figure
 
-    fig, axes = figure(ncols=2)
-    _curve_panel(axes[0], result, "train_mse", "training MSE (whole set, end of epoch)")
+    n = len(result["topologies"])
+    fig, axes = figure(ncols=2, nrows=n)
+    axes = np.asarray(axes).reshape(n, 2)
     floor = result["params"]["noise_scale"] ** 2 / 3.0
-    axes[0].axhline(floor, color="tab:blue", ls=":", label=f"noise variance s²/3 = {floor:.3f}")
-    axes[0].legend(fontsize=8)
-    axes[0].set_title("Fig 24: training loss, " + _reg_title(result), fontsize=9)
-    _params_panel(axes[1], result)
-    axes[1].set_title("parameters during training", fontsize=9)
-    fig.savefig(path, dpi=120)
+    for row, sizes, runs in zip(axes, result["topologies"], result["runs"], strict=True):
+        _seed_curves(row[0], runs, "train_mse", "training MSE (whole set, end of epoch)")
+        row[0].axhline(floor, color="tab:blue", ls=":", label=f"noise variance s²/3 = {floor:.3f}")
+        row[0].legend(fontsize=8)
+        row[0].set_title("Fig 24: training loss, " + _reg_title(result, sizes), fontsize=9)
+        for method, label, color in _METHODS:
+            vals = _series(runs[method], "n_params")
+            row[1].plot(
+                np.arange(1, vals.shape[1] + 1), vals.mean(axis=0), color=color, label=label
+            )
+        row[1].set_xlabel("epoch")
+        row[1].set_ylabel("number of parameters (mean over seeds)")
+        row[1].set_title(f"parameters during training, {_topo(sizes)}", fontsize=9)
+        row[1].legend(fontsize=8)
+    fig.savefig(path, dpi=110)
 
 
 def _plot_fig25(result, path: Path):
     from rmtheory.datasets.synthetic import regression_target
     from rmtheory.plotting import figure
 
-    fig, axes = figure(ncols=2)
-    _curve_panel(axes[0], result, "test_mse", "test MSE (noise-free targets)")
-    axes[0].legend(fontsize=8)
-    axes[0].set_title("Fig 25: test loss, " + _reg_title(result), fontsize=9)
-    ax = axes[1]
-    x = np.linspace(0.0, 2.0, len(result["runs"]["none"][0]["prediction"]))
-    ax.plot(x, regression_target(x), color="k", lw=2.5, alpha=0.35, label="target f")
-    for method, label, color in _METHODS:
-        ax.plot(
-            x, result["runs"][method][0]["prediction"], color=color, lw=1, label=f"{label}, seed 0"
-        )
-    ax.set_xlabel("$x$")
-    ax.set_ylabel("network output")
-    ax.set_title("learned functions at the last epoch", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.savefig(path, dpi=120)
+    n = len(result["topologies"])
+    fig, axes = figure(ncols=2, nrows=n)
+    axes = np.asarray(axes).reshape(n, 2)
+    for row, sizes, runs in zip(axes, result["topologies"], result["runs"], strict=True):
+        _seed_curves(row[0], runs, "test_mse", "test MSE (noise-free targets)")
+        row[0].legend(fontsize=8)
+        row[0].set_title("Fig 25: test loss, " + _reg_title(result, sizes), fontsize=9)
+        x = np.linspace(0.0, 2.0, len(runs["none"][0]["prediction"]))
+        row[1].plot(x, regression_target(x), color="k", lw=3, alpha=0.3, label="target f")
+        for method, label, color in _METHODS:
+            pred = _series(runs[method], "prediction")[0]
+            note = " (diverged)" if runs[method][0].get("diverged_epoch") is not None else ""
+            row[1].plot(x, pred, color=color, lw=1, label=f"{label}, seed 0{note}")
+        row[1].set_xlabel("$x$")
+        row[1].set_ylabel("network output")
+        row[1].set_title(f"learned functions at the last epoch, {_topo(sizes)}", fontsize=9)
+        row[1].legend(fontsize=8)
+    fig.savefig(path, dpi=110)
 
 
-def _final(result, method: str, key: str) -> list[float]:
-    return [float(r[key][-1]) for r in result["runs"][method]]
+def _final(runs, key: str) -> np.ndarray:
+    """Final-epoch values per seed; a diverged run counts as +inf."""
+    v = _series(runs, key)[:, -1]
+    return np.where(np.isnan(v), np.inf, v)
 
 
-def _lower_claim(result, key: str, what: str) -> Claim:
-    n, m = _final(result, "none", key), _final(result, "mp", key)
-    gap = float(np.mean(n) - np.mean(m))
-    spread = max(float(np.std(n)), float(np.std(m)))
+def _fmt_runs(v: np.ndarray) -> str:
+    ok = v[np.isfinite(v)]
+    med = float(np.median(v))
+    text = f"median {med:.4g}" if math.isfinite(med) else "median diverged"
+    if ok.size:
+        text += f", finite runs {_pm(ok)}"
+    return text + (f" ({int(np.sum(~np.isfinite(v)))} diverged)" if ok.size < v.size else "")
+
+
+def _lower_claim(sizes, runs, key: str, what: str, size: str) -> Claim:
+    n, m = _final(runs["none"], key), _final(runs["mp"], key)
+    wins = int(np.sum(m < n))
+    ratio = float(np.median(m) / np.median(n)) if np.isfinite(np.median(n)) else 0.0
+    k = len(n)
     verdict = (
-        "reproduced" if gap > 0 and gap > 2 * spread else "partly" if gap > 0 else "not reproduced"
+        "reproduced"
+        if wins == k and ratio <= 0.8
+        else "partly"
+        if wins > k / 2
+        else "not reproduced"
     )
     return Claim(
-        f"§10.3: pruned net has a significantly smaller {what} MSE",
+        f"§10.3 {_topo(sizes)}: pruned net has a significantly smaller {what} MSE",
         "pruned < unpruned (values lost)",
-        f"unpruned {_pm(n)}, pruned {_pm(m)}",
+        f"unpruned {_fmt_runs(n)}; pruned {_fmt_runs(m)}; pruned lower in {wins}/{k} seeds",
         verdict,
-        "final epoch, mean ± std over seeds; 'significantly' read as a gap > 2 std; "
-        f"size {result['size']}",
+        "final epoch, paired by seed (same initial weights); reproduced = lower in every seed "
+        f"and median ratio <= 0.8, partly = lower in most seeds; size {size}",
     )
 
 
 def _claims_regression(result):
-    init = result["runs"]["mp"][0]["initial_params"]
-    final = float(np.mean(_final(result, "mp", "n_params")))
-    red = 100 * (1 - final / init)
-    return [
-        _lower_claim(result, "train_mse", "training"),
-        _lower_claim(result, "test_mse", "test"),
-        Claim(
-            "§10.3: MP pruning reduces the number of parameters",
-            "a reduction (value lost)",
-            f"{red:.1f}% ({init:,} -> {final:,.0f})",
-            "reproduced" if red > 0 else "not reproduced",
-            "the amount depends on the lost schedule constant T",
-        ),
-    ]
+    out = []
+    for sizes, runs in zip(result["topologies"], result["runs"], strict=True):
+        out.append(_lower_claim(sizes, runs, "train_mse", "training", result["size"]))
+        out.append(_lower_claim(sizes, runs, "test_mse", "test", result["size"]))
+        init = runs["mp"][0]["initial_params"]
+        final = float(np.mean(_series(runs["mp"], "n_params")[:, -1]))
+        red = 100 * (1 - final / init)
+        out.append(
+            Claim(
+                f"§10.3 {_topo(sizes)}: MP pruning reduces the number of parameters",
+                "a reduction (value lost)",
+                f"{red:.1f}% ({init:,} -> {final:,.0f})",
+                "reproduced" if red > 0 else "not reproduced",
+                "the amount depends on the lost schedule constant T",
+            )
+        )
+        failed = {m: int(np.sum(_final(runs[m], "test_mse") > FAILED_MSE)) for m in ("none", "mp")}
+        out.append(
+            Claim(
+                f"§10.3 {_topo(sizes)}: runs that diverged or did not fit (test MSE > {FAILED_MSE})",
+                "not reported",
+                f"unpruned {failed['none']}/{len(runs['none'])}, "
+                f"pruned {failed['mp']}/{len(runs['mp'])}",
+                "n/a",
+                "Table 7's lr and momentum are near the stability edge for wide nets",
+            )
+        )
+    return out
 
 
 _REG_FOLLOWS = (
@@ -776,7 +834,7 @@ _TABLE7_LABELS = {
 
 
 _LOST_LABELS = {
-    "sizes": "Topology",
+    "topologies": "Topologies",
     "lr_decay": "lr factor per epoch",
     "every": "Pruning period (epochs)",
     "T": "Keep fraction max(0, 1 - e/T): T",
@@ -802,6 +860,16 @@ def _run_table7(params, jobs, cache):
     return {"rows": rows, "lost": lost}
 
 
+def _cell(value) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        hidden = [v[1:-1] for v in value]
+        if all(len(set(h)) == 1 and len(h) == len(hidden[0]) for h in hidden):
+            pattern = "-".join(["1", *["w"] * len(hidden[0]), "1"])
+            return f"{pattern}, w = " + ", ".join(str(h[0]) for h in hidden)
+        return ", ".join(_topo(v) for v in value)
+    return str(value)
+
+
 def _plot_table7(result, path: Path):
     from rmtheory.plotting import figure
 
@@ -812,7 +880,7 @@ def _plot_table7(result, path: Path):
         for r in result["rows"]
     ]
     cells += [
-        [_LOST_LABELS[r["hyperparameter"]], "lost", str(r["ours"]), str(r["ours"])]
+        [_LOST_LABELS[r["hyperparameter"]], "lost", _cell(r["ours"]), _cell(r["ours"])]
         for r in result["lost"]
         if r["hyperparameter"] in _LOST_LABELS
     ]
@@ -821,6 +889,7 @@ def _plot_table7(result, path: Path):
         colLabels=["Hyperparameter", "Paper (Table 7)", "ours, full", "ours, quick"],
         loc="center",
         cellLoc="left",
+        colWidths=[0.31, 0.19, 0.25, 0.25],
     )
     table.auto_set_font_size(False)
     table.set_fontsize(8)

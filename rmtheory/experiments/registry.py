@@ -184,5 +184,8 @@ def reproduce(
     result["claims"] = [_to_json(c.__dict__) for c in exp.claims(result)]
     _atomic_write(out_dir / f"{name}.json", json.dumps(result, indent=1))
     if plot:
+        import matplotlib.pyplot as plt
+
         exp.plot(result, out_dir / f"{name}.png")
+        plt.close("all")  # a reproduce --all opens dozens of figures otherwise
     return result

@@ -46,10 +46,12 @@ TABLE7: dict[str, Any] = {
 
 #: What the paper lost and what is used here instead (with the reason).
 CHOICES: dict[str, tuple[Any, str]] = {
-    "sizes": (
-        [1, 200, 200, 200, 1],
-        "topology lost; the widest 3-hidden-layer net that trains at Table 7's lr and momentum "
-        "with the N(0, 1/fan-in) init (width 300 and 500 diverge in the first epoch)",
+    "topologies": (
+        [[1, 100, 100, 100, 1], [1, 200, 200, 200, 1]],
+        "topology lost; two 3-hidden-layer nets: width 100 trains stably at Table 7's lr and "
+        "momentum with the N(0, 1/fan-in) init, width 200 is the widest that usually trains "
+        "(some seeds diverge or collapse; 300 and 500 diverge in the first epoch), the 'larger "
+        "net' regime where the paper says pruning helps",
     ),
     "activation": ("relu", "the paper's hidden activation; none after the last layer (§10.3)"),
     "lr_decay": (
@@ -110,12 +112,14 @@ class _TrainMSE:
     def __init__(self, X: np.ndarray, y: np.ndarray, path: Path | None):
         self.X, self.y, self.path = X, y, path
         self.values: list[float | None] = []
+        self.history: Any = None
         if path is not None and path.exists():
             self.values = json.loads(path.read_text())
 
     def __call__(self, epoch: int, model: Any, history: Any) -> bool:
         from rmtheory.nn import evaluate
 
+        self.history = history  # what a run that diverges later still has
         del self.values[epoch:]  # a resumed run redoes epochs from `epoch` on
         self.values += [None] * (epoch - len(self.values))
         self.values.append(evaluate(model, (self.X, self.y), loss="mse")[0])
@@ -172,11 +176,13 @@ def regression_run(
     dict
         ``train_loss`` (the authors' running mean of MSE + penalty over the batches),
         ``train_mse`` (plain MSE on the whole training set after each epoch), ``test_mse``,
-        ``n_params``, ``lr``, ``epoch_time`` (lists, one entry per epoch), ``events`` (the
-        pruning passes that changed a layer), ``prediction`` (the net on the test grid at the end)
-        and ``initial_params``.
+        ``n_params`` (lists, one entry per epoch; NaN after a divergence), ``lr``,
+        ``epoch_time`` (epochs trained), ``events`` (the pruning passes that changed a layer),
+        ``prediction`` (the net on the test grid at the end), ``initial_params`` and
+        ``diverged_epoch`` (None, or the 0-based epoch whose loss became NaN/Inf: the run stops
+        there and is reported, not raised).
     """
-    from rmtheory.nn import MLP, train
+    from rmtheory.nn import MLP, History, TrainingDiverged, train
     from rmtheory.nn.pruners import MPPruner, linear_schedule
 
     if method not in ("none", "mp"):
@@ -186,7 +192,8 @@ def regression_run(
         raise ValueError(f"sizes must start and end with 1 (1-D regression), got {sizes}")
     decay = default_lr_decay(epochs) if lr_decay is None else lr_decay
     T_eff = 1.25 * epochs if T is None else T
-    skip = ("_checkpoint_dir", "MLP", "train", "MPPruner", "linear_schedule")
+    skip = ("_checkpoint_dir", "MLP", "History", "TrainingDiverged", "train", "MPPruner")
+    skip += ("linear_schedule",)
     settings = {k: v for k, v in locals().items() if k not in skip}
     d = regression_data(data_seed, n_train, n_test, noise_scale)
     xtr, xte = (np.asarray(d[k], dtype=np.float64)[:, None] for k in ("x_train", "x_test"))
@@ -210,31 +217,46 @@ def regression_run(
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         side = ckpt.with_suffix(".train_mse.json")
     recorder = _TrainMSE(xtr, ytr, side)
-    h = train(
-        model,
-        (xtr, ytr),
-        (xte, yte),
-        epochs,
-        lr=lr,
-        momentum=momentum,
-        batch_size=batch_size,
-        l2=l2,
-        lr_decay=decay,
-        loss="mse",
-        pruner=pruner,
-        callbacks=[recorder],
-        checkpoint=ckpt,
-        resume=ckpt is not None,
-        seed=seed,
-        verbose=False,
-    )
-    n = len(h.test_loss)
-    train_mse = (recorder.values + [None] * n)[:n]
+    diverged = None
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # a divergence is reported below
+            h = train(
+                model,
+                (xtr, ytr),
+                (xte, yte),
+                epochs,
+                lr=lr,
+                momentum=momentum,
+                batch_size=batch_size,
+                l2=l2,
+                lr_decay=decay,
+                loss="mse",
+                pruner=pruner,
+                callbacks=[recorder],
+                checkpoint=ckpt,
+                resume=ckpt is not None,
+                seed=seed,
+                verbose=False,
+            )
+    except TrainingDiverged as err:
+        # a diverging run is a result (Table 7's lr is near the stability edge), not a crash
+        diverged = err.epoch
+        h = recorder.history
+        if h is None and ckpt is not None and ckpt.exists():  # diverged in the first resumed epoch
+            from rmtheory.nn.checkpoint import restore_training
+
+            h = restore_training(ckpt, model, np.random.default_rng(0), None, None)[2]
+        h = History() if h is None else h
+    done = len(h.test_loss)
+    pad = [math.nan] * (epochs - done)
+    train_mse = (recorder.values + [None] * done)[:done]
+    last_params = h.n_params[-1] if h.n_params else model.n_params()
     return {
-        "train_loss": list(h.train_loss),
-        "train_mse": [math.nan if v is None else v for v in train_mse],
-        "test_mse": list(h.test_loss),
-        "n_params": list(h.n_params),
+        "diverged_epoch": diverged,
+        "train_loss": list(h.train_loss) + pad,
+        "train_mse": [math.nan if v is None else v for v in train_mse] + pad,
+        "test_mse": list(h.test_loss) + pad,
+        "n_params": list(h.n_params) + [last_params] * len(pad),
         "lr": list(h.lr),
         "epoch_time": list(h.epoch_time),
         "events": [
@@ -245,6 +267,10 @@ def regression_run(
             for e in h.events
             if e.get("action") in ("split", "truncate")
         ],
-        "prediction": model.predict(xte)[:, 0].astype(np.float64).tolist(),
+        "prediction": (
+            [math.nan] * len(xte)
+            if diverged is not None
+            else model.predict(xte)[:, 0].astype(np.float64).tolist()
+        ),
         "initial_params": MLP(list(sizes), seed=seed).n_params(),
     }
