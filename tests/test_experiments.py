@@ -70,3 +70,14 @@ def test_cli_list_and_reproduce(tmp_path):
     assert all(name in listed for name in EXPERIMENTS)
     bad = subprocess.run([*run, "reproduce", "fig99"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown" in bad.stderr
+
+
+def test_a_validation_script_runs_end_to_end(tmp_path):
+    script = ROOT / "validation" / "fig17.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--smoke", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "fig17 (smoke" in done.stdout and (tmp_path / "fig17.json").exists()

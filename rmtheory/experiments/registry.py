@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class Experiment:
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
+_REPORTING = [False]  # set while reproduce() runs, so map_seeds prints per-seed progress
 
 
 def register(exp: Experiment) -> Experiment:
@@ -98,13 +100,16 @@ def map_seeds(
     seeds: Iterable[int],
     jobs: int = 1,
     cache: Path | None = None,
+    progress: bool | None = None,
     **kwargs: Any,
 ) -> list[dict]:
     """``[fn(seed=s, **kwargs) for s in seeds]`` in parallel (joblib processes), cached per seed.
 
     A finished seed is written to ``cache/seed<s>-<hash of kwargs>.json``; re-running skips it, so
     an interrupted run resumes.  ``jobs=1`` runs in-process (no joblib), which is what tests use.
+    ``progress`` prints a line per finished seed to stderr (default: on inside :func:`reproduce`).
     """
+    show = _REPORTING[0] if progress is None else progress
     seeds = list(seeds)
     key = hashlib.sha1(
         json.dumps(_to_json(kwargs), sort_keys=True, default=str).encode()
@@ -122,14 +127,23 @@ def map_seeds(
         else:
             todo.append((s, path))
 
+    name = getattr(fn, "__name__", "run")
+
     def one(seed: int, path: Path | None) -> dict:
         from threadpoolctl import threadpool_limits
 
+        t0 = time.perf_counter()
         # one BLAS thread per worker when several run at once: oversubscribed OpenBLAS is 10x slower
         with threadpool_limits(limits=1 if jobs != 1 else None, user_api="blas"):
             out = _to_json(fn(seed=seed, **kwargs))
         if path is not None:
             _atomic_write(path, json.dumps(out))
+        if show:
+            print(
+                f"  {name} seed {seed} done in {time.perf_counter() - t0:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         return out
 
     if jobs == 1 or len(todo) <= 1:
@@ -169,7 +183,11 @@ def reproduce(
     out_dir = Path(out_dir)
     cache = out_dir / ".cache"
     t0 = time.perf_counter()
-    result = exp.run(params=params, jobs=jobs, cache=cache)
+    _REPORTING[0] = True
+    try:
+        result = exp.run(params=params, jobs=jobs, cache=cache)
+    finally:
+        _REPORTING[0] = False
     result = _to_json(
         {
             "name": name,
