@@ -183,3 +183,25 @@ def test_bad_input_raises_clear_errors():
         BEMA().fit(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="rank-deficient"):
         BEMA().fit(np.zeros((200, 300)))
+
+
+def test_float32_fast_path_matches_float64_and_falls_back_under_big_spikes():
+    from rmtheory.spectrum import singular_values
+
+    rng = np.random.default_rng(14)
+    W = rng.normal(size=(600, 900)).astype(np.float32)
+    a = BEMA().fit(W)  # float32 Gram (spread ~6 < 50)
+    b = BEMA().fit(W.astype(np.float64))
+    assert a.sigma2_ == pytest.approx(b.sigma2_, rel=1e-4)
+    assert a.n_spikes_ == b.n_spikes_
+    # a huge spike (Example 9.1-like) would swamp a float32 Gram: the float64 route must be used
+    spiked = W.copy()
+    spiked += (
+        np.float32(1e4)
+        * np.outer(rng.normal(size=600), rng.normal(size=900)).astype(np.float32)
+        / 700
+    )
+    s_auto = singular_values(spiked)
+    s_svd = singular_values(spiked, "svd")
+    bulk = slice(100, 500)
+    np.testing.assert_allclose(s_auto[bulk], s_svd[bulk], rtol=1e-4)
