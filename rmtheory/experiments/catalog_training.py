@@ -54,6 +54,17 @@ PAPER = {
     },
 }
 
+# One seed of a tiny net on the synthetic set: what CI runs for every training experiment.
+SMOKE_NET = {
+    "dataset": "tiny",
+    "sizes": [784, 32, 32, 10],
+    "epochs": 3,
+    "every": 2,
+    "T": 3.0,
+    "subset": [1000, 300],
+    "n_seeds": 1,
+}
+
 FOLLOWS = (
     "paper: ReLU on the final layer, L2 only (lambda2 lost: 0 here), SGD lr 0.02, momentum 0.9, batch 128, "
     "split every 7 epochs, BEMA alpha=0.25 beta=0.1, GoF cutoff 1; lr decays 0.96 per epoch (paper text) "
@@ -738,13 +749,7 @@ register(
         plot=_plot_fig6,
         sizes={
             "smoke": {
-                "dataset": "tiny",
-                "sizes": [784, 32, 32, 10],
-                "epochs": 3,
-                "every": 2,
-                "T": 3.0,
-                "subset": [1000, 300],
-                "n_seeds": 1,
+                **SMOKE_NET,
             },
             "quick": {
                 "dataset": "fashion-mnist",
@@ -924,13 +929,7 @@ register(
         plot=_plot_fig22,
         sizes={
             "smoke": {
-                "dataset": "tiny",
-                "sizes": [784, 32, 32, 10],
-                "epochs": 3,
-                "every": 2,
-                "T": 3.0,
-                "subset": [1000, 300],
-                "n_seeds": 1,
+                **SMOKE_NET,
                 "inits": ["he", "xavier"],
                 "l1": 1e-6,
                 "l2": 1e-6,
