@@ -8,7 +8,7 @@ Tracy–Widom margin to the MP edge (paper §9.1, algorithms.md §1.3):
 .. math::
 
    \hat\sigma^2 = \frac{\sum_{i\in I} q_i \lambda_{(i)}}{\sum_{i\in I} q_i^2},\qquad
-   I = \{\lfloor\alpha p\rfloor,\dots,\lceil(1-\alpha)p\rceil-1\},
+   I = \{\lfloor\alpha p\rfloor,\dots,\lfloor(1-\alpha)p\rfloor-1\},
 
 where :math:`\lambda_{(i)}` are the sorted eigenvalues (convention of :mod:`rmtheory.spectrum`)
 and :math:`q_i` the quantiles of the unit-variance MP law of ratio :math:`\gamma=p/q` at levels
@@ -55,8 +55,22 @@ def _check_variant(variant: Any) -> str:
     return variant
 
 
-def _window(p: int, alpha: float) -> np.ndarray:
-    return np.arange(int(alpha * p), int((1 - alpha) * p))
+#: Eigenvalues below this fraction of the largest are numerical zeros (a truncated or factorised
+#: layer, W2 @ W1 of rank k, has p - k of them; float32 factors leave them near 1e-12 * lambda_max).
+ZERO_TOL = 1e-10
+
+
+def _window(p: int, alpha: float, n_censored: int = 0) -> np.ndarray:
+    # The smallest n_censored eigenvalues are unknown (truncated away): the remaining ones are still
+    # the top order statistics of the spectrum, so the window keeps their positions i / p.
+    return np.arange(max(int(alpha * p), n_censored), int((1 - alpha) * p))
+
+
+def count_zeros(eigenvalues: np.ndarray) -> int:
+    """How many eigenvalues are numerical zeros (<= ZERO_TOL * the largest): a rank-deficient matrix."""
+    ev = np.asarray(eigenvalues, dtype=np.float64)
+    top = float(np.max(ev)) if ev.size else 0.0
+    return int(np.count_nonzero(ev <= ZERO_TOL * top)) if top > 0 else int(ev.size)
 
 
 def mp_goodness_of_fit(
@@ -65,6 +79,7 @@ def mp_goodness_of_fit(
     ratio: float,
     alpha: float = 0.25,
     variant: Variant = "default",
+    n_censored: int = 0,
 ) -> float:
     r"""Sup-distance between the empirical and the MP cdf on the central quantile window (§9.4).
 
@@ -86,6 +101,8 @@ def mp_goodness_of_fit(
         The MP law to compare with (``ratio <= 1`` for the p non-trivial eigenvalues).
     alpha : float in (0, 0.5)
         Window: the central ``1 - 2 alpha`` fraction.
+    n_censored : int, default 0
+        The smallest ``n_censored`` eigenvalues were truncated away: the window starts above them.
 
     Returns
     -------
@@ -98,7 +115,7 @@ def mp_goodness_of_fit(
     variant = _check_variant(variant)
     law = MarchenkoPastur(ratio, sigma2)
     p = ev.size
-    idx = _window(p, alpha)
+    idx = _window(p, alpha, int(n_censored))
     if idx.size == 0:
         raise ValueError(f"the window of {p} eigenvalues at alpha={alpha} is empty")
     x = ev[idx]
@@ -145,6 +162,8 @@ class BEMA:
         Smaller and larger dimension.
     tw_quantile_ : float
         :math:`t_{1-\beta}`.
+    n_censored_ : int
+        Smallest eigenvalues left out of the fit as truncated away (numerical zeros).
 
     Examples
     --------
@@ -171,7 +190,13 @@ class BEMA:
             raise ValueError(f"alpha must lie in (0, 0.5), got {alpha!r}")
         return alpha, probability(self.beta, "beta"), _check_variant(self.variant)
 
-    def fit(self, X: ArrayLike, q: int | None = None, fan_in: int | None = None) -> BEMA:
+    def fit(
+        self,
+        X: ArrayLike,
+        q: int | None = None,
+        fan_in: int | None = None,
+        n_censored: int | None = None,
+    ) -> BEMA:
         """Fit to a weight matrix ``X`` (2-D) or to its eigenvalues (1-D, then ``q`` is required).
 
         Parameters
@@ -184,6 +209,12 @@ class BEMA:
         fan_in : int, optional
             Only for ``variant="paper_code"`` with 1-D input: the eigenvalues are then taken as
             ``s**2 / fan_in`` and the threshold as ``sqrt(fan_in * lambda_plus)``.
+        n_censored : int, optional
+            How many of the smallest eigenvalues are missing (a rank-``k`` truncation has
+            ``p - k``): the fit then uses the window above them, at their original quantile levels.
+            Default: the number of numerical zeros (:func:`count_zeros`), so a recombined
+            ``W2 @ W1`` (Algorithm 1's second pass) is fitted on its surviving bulk rather than on
+            zeros.  The default variant only; ``paper_code`` fits the zeros, as the authors' code.
 
         Returns
         -------
@@ -192,7 +223,7 @@ class BEMA:
         alpha, beta, variant = self._check_params()
         arr = np.asarray(X)
         if arr.ndim == 2:
-            ev = esd(arr)
+            ev = esd(arr, method="gram")  # float64: exact zeros stay distinguishable
             conv = spectral_convention(arr.shape)
             p, q_dim, fan = conv.p, conv.q, conv.fan_in
             if variant == "paper_code":
@@ -209,12 +240,23 @@ class BEMA:
         else:
             raise ValueError(f"X must be a 2-D matrix or 1-D eigenvalues, got shape {arr.shape}")
 
-        idx = _window(p, alpha)
+        if variant == "paper_code":
+            censored = 0
+        elif n_censored is None:
+            censored = count_zeros(ev)
+        else:
+            censored = positive_int(n_censored, "n_censored", minimum=0)
+        idx = _window(p, alpha, censored)
         if idx.size < MIN_BULK_EIGENVALUES:
+            why = (
+                f" above the {censored} zero (truncated) eigenvalues"
+                if censored > int(alpha * p)
+                else ""
+            )
             raise ValueError(
                 f"BEMA needs at least {MIN_BULK_EIGENVALUES} bulk eigenvalues but the central window "
-                f"(alpha={alpha}) of {p} eigenvalues holds {idx.size}; the matrix is too small "
-                "for an MP fit"
+                f"(alpha={alpha}) of {p} eigenvalues holds {idx.size}{why}; the matrix is too small "
+                "(or too rank-deficient) for an MP fit"
             )
         ratio = p / q_dim
         unit = MarchenkoPastur(ratio)
@@ -236,7 +278,8 @@ class BEMA:
         back = fan if variant == "paper_code" else q_dim
         self.singular_value_threshold_ = math.sqrt(back * self.lambda_plus_)
         self.n_spikes_ = int(np.count_nonzero(ev > self.lambda_plus_))
-        self.gof_ = mp_goodness_of_fit(ev, sigma2, ratio, alpha, variant)
+        self.gof_ = mp_goodness_of_fit(ev, sigma2, ratio, alpha, variant, censored)
+        self.n_censored_ = censored
         self.ratio_ = ratio
         self.eigenvalues_ = ev
         self.p_, self.q_ = p, q_dim

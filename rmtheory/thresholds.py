@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from rmtheory._validation import finite_vector, positive_finite, positive_int, probability
-from rmtheory.bema import BEMA
+from rmtheory.bema import BEMA, count_zeros
 from rmtheory.marchenko_pastur import MarchenkoPastur
 from rmtheory.spectrum import singular_values, spectral_convention
 
@@ -109,6 +109,13 @@ class GavishDonohoRule:
         s = _sorted_s(s, shape)
         conv = spectral_convention(shape)
         if self.sigma2 is None:
+            zeros = count_zeros(s * s)
+            if 2 * zeros >= s.size:
+                raise ValueError(
+                    f"{zeros} of the {s.size} singular values are numerical zeros (a truncated or "
+                    "factorised matrix): the median the unknown-noise Gavish-Donoho rule scales is "
+                    "gone; pass the noise variance as sigma2"
+                )
             tau = gavish_donoho_omega(conv.ratio) * float(np.median(s))
         else:
             sigma = math.sqrt(positive_finite(self.sigma2, "sigma2"))

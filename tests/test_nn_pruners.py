@@ -125,3 +125,33 @@ def test_training_with_the_pruner_reduces_parameters_and_still_learns():
     assert h1.test_accuracy[-1] > 0.85
     splits = [e for e in h1.events if e.get("action") == "split"]
     assert splits and all(e["params_after"] < e["params_before"] for e in splits)
+
+
+def test_second_pass_fits_the_surviving_bulk_and_keeps_shrinking():
+    """After a split, W2 @ W1 has p - k zero singular values; BEMA must fit above them (censored
+    window) instead of on the zeros, so a later, smaller keep fraction shrinks the layer again."""
+    net = MLP([784, 1000, 1000, 10], seed=0)
+    ranks, thresholds, pruner = [], [], MPPruner()
+    for epoch, f in ((7, 0.3), (14, 0.25), (21, 0.1)):
+        pruner.keep_fraction = f
+        ev = pruner.prune(net, epoch=epoch, n_classes=10)[1]
+        ranks.append(net.layers[1].rank)
+        thresholds.append(ev["threshold"])
+    assert ranks == [300, 250, 100]  # 0 spikes + floor(f * 1000) each time
+    # the third pass cannot see the bulk (only the top 25% survive): it reuses the last threshold
+    assert "reused" in ev["reason"]
+    # pure-noise init N(0, 1/1000): the singular edge is 2 at every pass (TW margin ~1%)
+    np.testing.assert_allclose(thresholds, 2.0, rtol=0.03)
+
+
+def test_bema_on_a_truncated_noise_matrix_recovers_the_noise_level():
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(600, 900)) / math.sqrt(900)
+    U, s, Vt = np.linalg.svd(W, full_matrices=False)
+    T = (U[:, :300] * s[:300]) @ Vt[:300]  # half the spectrum truncated away
+    full, cut = BEMA().fit(W), BEMA().fit(T)
+    assert cut.n_censored_ == 300
+    assert cut.sigma2_ == pytest.approx(full.sigma2_, rel=0.02)
+    assert cut.n_spikes_ <= 2
+    with pytest.raises(ValueError, match="zeros"):
+        GavishDonohoPruner().rule()(np.linalg.svd(T, compute_uv=False), T.shape)

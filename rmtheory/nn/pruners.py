@@ -75,6 +75,7 @@ class _RankPruner:
         raise NotImplementedError
 
     def __post_init__(self) -> None:
+        self._last_threshold: dict[int, float] = {}
         if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
             raise ValueError(f"every must be a positive integer, got {self.every!r}")
         if not callable(self.keep_fraction):
@@ -105,10 +106,11 @@ class _RankPruner:
         return self.prune(model, epoch + 1, n_classes)
 
     def state_dict(self) -> dict:
-        return {}
+        return {"last_threshold": {str(k): v for k, v in self._last_threshold.items()}}
 
     def load_state_dict(self, state: dict) -> None:
-        return None
+        saved = (state or {}).get("last_threshold", {})
+        self._last_threshold = {int(k): float(v) for k, v in saved.items()}
 
     # -- one pruning pass -------------------------------------------------------------------------
     def prune(self, model: Any, epoch: int, n_classes: int | None = None) -> list[dict]:
@@ -136,13 +138,20 @@ class _RankPruner:
         try:
             th = rule(s, W.shape)
         except ValueError as err:  # e.g. too few bulk eigenvalues for BEMA (a 10-class output)
-            return {
-                **event,
-                "action": "skip",
-                "reason": str(err),
-                "rank_after": event["rank_before"],
-                "params_after": event["params_before"],
-            }
+            previous = self._last_threshold.get(index)
+            if previous is None or layer.rank == min(layer.shape):
+                return {
+                    **event,
+                    "action": "skip",
+                    "reason": str(err),
+                    "rank_after": event["rank_before"],
+                    "params_after": event["params_before"],
+                }
+            # earlier passes truncated the bulk away: the noise level has not changed, so the last
+            # threshold fitted on this layer still separates signal from noise
+            th = Threshold(previous, int(np.count_nonzero(s > previous)))
+            event["reason"] = "threshold of the previous pass reused (bulk truncated away)"
+        self._last_threshold[index] = float(th.threshold)
         event.update(threshold=float(th.threshold), gof=float(th.gof), n_above=int(th.n_above))
         if not (math.isnan(th.gof) or th.gof < self.gof_cutoff):
             return {
