@@ -25,7 +25,9 @@ singular-value threshold is :math:`\sqrt{q\lambda_+}`.
 
 ``variant="paper_code"`` reproduces the authors' ``bema_inside`` exactly: quantile levels
 :math:`i/p`, eigenvalues ``s**2 / fan_in`` and their precedence bug ``(1+sqrt(g))**4/3`` (that
-is :math:`(1+\sqrt\gamma)^4/3`) in the TW term.  The paper's Fig 17 was made with it.
+is :math:`(1+\sqrt\gamma)^4/3`) in the TW term.  The paper's Fig 17 was made with it.  Like the
+authors' code it fits however few central eigenvalues there are (a 10×500 output layer has a
+window of 5), where the default variant refuses windows below :data:`MIN_BULK_EIGENVALUES`.
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ from rmtheory.marchenko_pastur import MarchenkoPastur
 from rmtheory.spectrum import esd, spectral_convention
 from rmtheory.tracy_widom import TracyWidom, paper_code_edge_scaling, wishart_edge_scaling
 
-__all__ = ["BEMA", "mp_goodness_of_fit", "MIN_BULK_EIGENVALUES"]
+__all__ = ["BEMA", "mp_goodness_of_fit", "MIN_BULK_EIGENVALUES", "MIN_BULK_EIGENVALUES_PAPER_CODE"]
 
 #: Fewest central eigenvalues BEMA will fit; below this the estimate is noise, not a threshold.
 MIN_BULK_EIGENVALUES = 20
+#: The authors' code fits any non-empty window (``variant="paper_code"``).
+MIN_BULK_EIGENVALUES_PAPER_CODE = 1
 
 Variant = Literal["default", "paper_code"]
 
@@ -164,6 +168,9 @@ class BEMA:
         :math:`t_{1-\beta}`.
     n_censored_ : int
         Smallest eigenvalues left out of the fit as truncated away (numerical zeros).
+    window_size_ : int
+        Number of central eigenvalues the noise level was fitted on (``paper_code`` accepts
+        fewer than :data:`MIN_BULK_EIGENVALUES`, down to one).
 
     Examples
     --------
@@ -247,14 +254,17 @@ class BEMA:
         else:
             censored = positive_int(n_censored, "n_censored", minimum=0)
         idx = _window(p, alpha, censored)
-        if idx.size < MIN_BULK_EIGENVALUES:
+        minimum = (
+            MIN_BULK_EIGENVALUES_PAPER_CODE if variant == "paper_code" else MIN_BULK_EIGENVALUES
+        )
+        if idx.size < minimum:
             why = (
                 f" above the {censored} zero (truncated) eigenvalues"
                 if censored > int(alpha * p)
                 else ""
             )
             raise ValueError(
-                f"BEMA needs at least {MIN_BULK_EIGENVALUES} bulk eigenvalues but the central window "
+                f"BEMA needs at least {minimum} bulk eigenvalues but the central window "
                 f"(alpha={alpha}) of {p} eigenvalues holds {idx.size}{why}; the matrix is too small "
                 "(or too rank-deficient) for an MP fit"
             )
@@ -280,6 +290,7 @@ class BEMA:
         self.n_spikes_ = int(np.count_nonzero(ev > self.lambda_plus_))
         self.gof_ = mp_goodness_of_fit(ev, sigma2, ratio, alpha, variant, censored)
         self.n_censored_ = censored
+        self.window_size_ = int(idx.size)
         self.ratio_ = ratio
         self.eigenvalues_ = ev
         self.p_, self.q_ = p, q_dim

@@ -48,11 +48,13 @@ __all__ = [
 @dataclass(frozen=True)
 class Threshold:
     """Result of a rank rule: the singular-value ``threshold``, how many values lie above it
-    (``n_above``), and the MP goodness of fit where the rule computes one (else ``nan``)."""
+    (``n_above``), the MP goodness of fit where the rule computes one (else ``nan``) and the
+    number of central eigenvalues BEMA fitted (``window``; None for other rules)."""
 
     threshold: float
     n_above: int
     gof: float = math.nan
+    window: int | None = None
 
 
 def _sorted_s(s: ArrayLike, shape: tuple[int, int]) -> np.ndarray:
@@ -83,6 +85,7 @@ class MPRule:
             b.singular_value_threshold_,
             int(np.count_nonzero(s > b.singular_value_threshold_)),
             b.gof_,
+            b.window_size_,
         )
 
 

@@ -111,8 +111,10 @@ def map_seeds(
     """
     show = _REPORTING[0] if progress is None else progress
     seeds = list(seeds)
+    # private arguments (a checkpoint folder) do not change the numbers, so not the cache key
+    public = {k: v for k, v in kwargs.items() if not k.startswith("_")}
     key = hashlib.sha1(
-        json.dumps(_to_json(kwargs), sort_keys=True, default=str).encode()
+        json.dumps(_to_json(public), sort_keys=True, default=str).encode()
     ).hexdigest()[:10]
     results: dict[int, dict] = {}
     todo = []
@@ -157,6 +159,30 @@ def map_seeds(
     return [results[s] for s in seeds]
 
 
+def _output_dir(out_dir: Path, name: str, size: str) -> Path:
+    """Where ``name`` at ``size`` is written: full-size results go to ``<out>/full/``.
+
+    A result never overwrites one of a larger size: a smoke run whose target holds a quick (or
+    full) result is written to ``<out>/smoke/`` instead.
+    """
+    if size == "full":
+        return out_dir if out_dir.name == "full" else out_dir / "full"
+    target = out_dir / f"{name}.json"
+    if target.exists():
+        try:
+            existing = json.loads(target.read_text()).get("size", "smoke")
+        except (OSError, ValueError):
+            existing = "smoke"
+        if existing in SIZES and SIZES.index(existing) > SIZES.index(size):
+            print(
+                f"  {target} holds a {existing}-size result; this {size} run goes to "
+                f"{out_dir / size}/",
+                file=sys.stderr,
+            )
+            return out_dir / size
+    return out_dir
+
+
 def reproduce(
     name: str,
     size: str = "quick",
@@ -166,6 +192,10 @@ def reproduce(
     plot: bool = True,
 ) -> dict:
     """Run experiment ``name`` at ``size``; write ``<out_dir>/<name>.json`` and ``.png``.
+
+    Full-size results go to ``<out_dir>/full/`` with their per-seed records in
+    ``<out_dir>/full/seeds/``; a smaller size never overwrites a larger one (see
+    :func:`_output_dir`).
 
     ``seeds`` overrides the number of seeds of the size's parameter set; ``jobs`` the number of
     joblib processes.  Returns the result dict (with ``claims``).
@@ -180,8 +210,10 @@ def reproduce(
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1, got {seeds}")
         params["n_seeds"] = seeds
-    out_dir = Path(out_dir)
-    cache = out_dir / ".cache"
+    out_dir = _output_dir(Path(out_dir), name, size)
+    # full-size seeds are committed (figures/full/seeds/) so nobody recomputes them; smaller
+    # sizes cache in the ignored .cache folder
+    cache = out_dir / "seeds" if size == "full" else out_dir / ".cache"
     t0 = time.perf_counter()
     _REPORTING[0] = True
     try:

@@ -10,7 +10,7 @@ from rmtheory.nn.checkpoint import load_model, save_model
 from rmtheory.nn.layers import Layer
 from rmtheory.nn.model import MLP
 from rmtheory.nn.sparsify import Sparsifier, sparsify, sparsify_sweep
-from rmtheory.nn.train import History, TrainingDiverged, evaluate, sgd_step, train
+from rmtheory.nn.train import History, TrainingDiverged, evaluate, lr_at_passes, sgd_step, train
 
 __all__ = [
     "MLP",
@@ -20,6 +20,7 @@ __all__ = [
     "TrainingDiverged",
     "evaluate",
     "load_model",
+    "lr_at_passes",
     "save_model",
     "sgd_step",
     "sparsify",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 if importlib.util.find_spec("rmtheory.nn.pruners") is not None:  # Algorithm 1 + baselines
-    from rmtheory.nn.pruners import MPPruner  # noqa: F401
+    from rmtheory.nn.presets import PaperProtocol, paper_protocol  # noqa: F401
+    from rmtheory.nn.pruners import MomentumReset, MPPruner  # noqa: F401
 
-    __all__.append("MPPruner")
+    __all__ += ["MPPruner", "MomentumReset", "PaperProtocol", "paper_protocol"]

@@ -14,10 +14,21 @@ Every ``every``-th epoch, for each layer (algorithms.md §1.5):
    ``W1 = diag(sqrt s) Vt``, ``W2 = U diag(sqrt s)``; otherwise truncate in place (a dense layer) or
    leave it (a split layer).  The bias always stays.
 
-Deliberate differences from the authors' code (algorithms.md §3): the bias survives a re-split
-(their code drops it from the second split on), the output layer is never cut below the number of
-classes (theirs cut 10 classes to rank 9), and whether momentum buffers are reset is an explicit
-option (``reset_momentum``; theirs always reset).
+Deliberate differences from the authors' code (algorithms.md §3), each an explicit switch:
+
+- ``protect_output`` (default True): the output layer is never cut below the number of classes
+  (theirs cut 10 classes to rank 9 and lower).  Set it False to prune the output layer as they do —
+  with ``variant="paper_code"`` its BEMA fit then runs on however few eigenvalues there are, while
+  the default variant refuses a 10-row layer and records why in the event.
+- ``drop_bias_on_resplit`` (default False): the bias survives a re-split; theirs is lost from the
+  second split of a layer on (an ``AttributeError`` swallowed).  True zeroes it at each re-split.
+- ``reset_momentum``: True resets every momentum buffer after a pass that changed a layer;
+  ``"always"`` after every pass, changed or not, which is what re-creating the optimiser does in
+  their code; False keeps the buffers of unchanged shapes.
+- ``layers``: prune only these layer indices (negative indices count from the output), so an
+  output-only or hidden-only run is one argument.
+
+:func:`rmtheory.nn.presets.paper_protocol` sets all of them as the authors ran Algorithm 1.
 
 Schedules: an epoch argument is *1-based* (``epoch = 7`` is the seventh epoch, about to be
 trained); the trainer's 0-based epoch ``e`` is pruned when ``(e + 1) % every == 0``, which puts
@@ -27,17 +38,19 @@ the splits of a 40-epoch run before epochs 7, 14, 21, 28 and 35, as in the paper
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from rmtheory.bema import MIN_BULK_EIGENVALUES
 from rmtheory.lowrank import svd
 from rmtheory.thresholds import EnergyRule, GavishDonohoRule, MPRule, Threshold, keep_rank
 
 __all__ = [
     "MPPruner",
+    "MomentumReset",
     "GavishDonohoPruner",
     "EnergyPruner",
     "NoPruner",
@@ -61,6 +74,34 @@ def linear_schedule(T: float) -> Callable[[int], float]:
     return f
 
 
+def _check_reset(value: Any) -> None:
+    if not (isinstance(value, bool) or value == "always"):
+        raise ValueError(f"reset_momentum must be True, False or 'always', got {value!r}")
+
+
+def _check_layers(layers: Any) -> tuple[int, ...] | None:
+    if layers is None:
+        return None
+    if isinstance(layers, int | str) or not isinstance(layers, Sequence | set | frozenset):
+        raise TypeError(f"layers must be None or a sequence of layer indices, got {layers!r}")
+    out = []
+    for i in layers:
+        if isinstance(i, bool) or not isinstance(i, int | np.integer):
+            raise TypeError(f"layers must hold integer layer indices, got {i!r}")
+        out.append(int(i))
+    return tuple(out)
+
+
+def _selected(layers: tuple[int, ...] | None, n_layers: int) -> set[int]:
+    """Indices in ``range(n_layers)`` chosen by ``layers`` (negative ones count from the end)."""
+    if layers is None:
+        return set(range(n_layers))
+    bad = [i for i in layers if not -n_layers <= i < n_layers]
+    if bad:
+        raise ValueError(f"layers {bad} out of range for a model of {n_layers} layers")
+    return {i % n_layers for i in layers}
+
+
 @dataclass
 class _RankPruner:
     """Shared machinery: the schedule, the keep rule and the split-or-truncate decision."""
@@ -68,8 +109,10 @@ class _RankPruner:
     every: int = 7
     keep_fraction: float | Callable[[int], float] = 0.0
     gof_cutoff: float = 1.0
-    reset_momentum: bool = True
+    reset_momentum: bool | str = True
     protect_output: bool = True
+    layers: Sequence[int] | None = None
+    drop_bias_on_resplit: bool = False
 
     def rule(self) -> Callable[[np.ndarray, tuple[int, int]], Threshold]:  # pragma: no cover
         raise NotImplementedError
@@ -86,6 +129,12 @@ class _RankPruner:
                 )
         if not (isinstance(self.gof_cutoff, int | float) and self.gof_cutoff >= 0):
             raise ValueError(f"gof_cutoff must be a number >= 0, got {self.gof_cutoff!r}")
+        _check_reset(self.reset_momentum)
+        self.layers = _check_layers(self.layers)
+        if not isinstance(self.drop_bias_on_resplit, bool):
+            raise TypeError(
+                f"drop_bias_on_resplit must be True or False, got {self.drop_bias_on_resplit!r}"
+            )
 
     def fraction(self, epoch: int) -> float:
         """The keep fraction for 1-based ``epoch``."""
@@ -118,10 +167,15 @@ class _RankPruner:
         f = self.fraction(epoch)
         rule = self.rule()
         last = len(model.layers) - 1
+        chosen = _selected(self.layers, len(model.layers))
         events = []
         for i, layer in enumerate(model.layers):
+            if i not in chosen:
+                continue
             min_rank = n_classes if (self.protect_output and i == last and n_classes) else 0
             events.append(self._prune_layer(layer, i, rule, f, min(min_rank, min(layer.shape))))
+        if self.reset_momentum == "always":
+            events.append({"action": "momentum_reset", "reason": "reset_momentum='always'"})
         return events
 
     def _prune_layer(self, layer: Any, index: int, rule, f: float, min_rank: int) -> dict:
@@ -153,6 +207,13 @@ class _RankPruner:
             event["reason"] = "threshold of the previous pass reused (bulk truncated away)"
         self._last_threshold[index] = float(th.threshold)
         event.update(threshold=float(th.threshold), gof=float(th.gof), n_above=int(th.n_above))
+        if th.window is not None:
+            event["bema_window"] = int(th.window)
+            if th.window < MIN_BULK_EIGENVALUES:
+                event["fit"] = (
+                    f"paper_code: BEMA fitted on {th.window} central eigenvalues (the default "
+                    f"variant needs {MIN_BULK_EIGENVALUES})"
+                )
         if not (math.isnan(th.gof) or th.gof < self.gof_cutoff):
             return {
                 **event,
@@ -172,9 +233,13 @@ class _RankPruner:
                 layer.set_dense((U[:, :k] * s[:k]) @ Vt[:k])
                 action = "truncate"
         else:
+            resplit = layer.is_factorised
             root = np.sqrt(s[:k])
             layer.set_factors(Vt[:k] * root[:, None], U[:, :k] * root)
             action = "split"
+            if resplit and self.drop_bias_on_resplit:
+                layer.bias[...] = 0  # the authors' swallowed AttributeError loses the bias here
+                event["bias_dropped"] = True
         rank_after = k if action in ("truncate", "split") else event["rank_before"]
         return {
             **event,
@@ -202,10 +267,15 @@ class MPPruner(_RankPruner):
         :func:`linear_schedule` for the paper's ``max(0, 1 - epoch/T)``.
     variant : {"default", "paper_code"}
         BEMA variant (:class:`rmtheory.bema.BEMA`).
-    reset_momentum : bool, default True
-        Reset all momentum buffers after a pass that changed a layer (as the authors do).
+    reset_momentum : bool or "always", default True
+        Reset all momentum buffers after a pass that changed a layer; ``"always"`` after every
+        pass (the authors re-create the optimiser at every pass).
     protect_output : bool, default True
         Never cut the output layer below the number of classes.
+    layers : sequence of int, optional
+        Prune only these layer indices (``[-1]``: the output layer only); default all.
+    drop_bias_on_resplit : bool, default False
+        Zero a layer's bias when an already split layer is split again (the authors' bug 4).
 
     Examples
     --------
@@ -240,6 +310,34 @@ class EnergyPruner(_RankPruner):
 
     def rule(self) -> EnergyRule:
         return EnergyRule(self.energy)
+
+
+@dataclass
+class MomentumReset:
+    """A pass that changes no layer but resets every momentum buffer (the control of a pruned run).
+
+    Fires on the pruners' schedule (before 1-based epochs ``every``, ``2·every``, ...), so a run with
+    it differs from an unpruned run exactly by the optimiser re-creation of Algorithm 1.
+    """
+
+    every: int = 7
+    reset_momentum: str = "always"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
+            raise ValueError(f"every must be a positive integer, got {self.every!r}")
+        _check_reset(self.reset_momentum)
+
+    def on_epoch_start(self, model: Any, epoch: int, n_classes: int | None = None) -> list[dict]:
+        if (epoch + 1) % self.every or self.reset_momentum is False:
+            return []
+        return [{"action": "momentum_reset", "reason": "MomentumReset"}]
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        return None
 
 
 @dataclass

@@ -23,7 +23,9 @@ any object with
 ``reset_momentum`` (attribute, optional, default False)
     If true and a layer changed, all momentum buffers are reset (as the authors re-create the optimiser).
     Otherwise buffers of unchanged layers are kept, and a changed layer keeps the buffers whose shapes did not
-    change (always its bias) and gets zero buffers for the others.
+    change (always its bias) and gets zero buffers for the others. An event with ``"action":
+    "momentum_reset"`` resets every buffer whether or not a layer changed (``reset_momentum="always"``
+    on the pruners, :class:`~rmtheory.nn.pruners.MomentumReset`).
 ``state_dict() -> dict`` / ``load_state_dict(d)`` (optional)
     Saved in and restored from checkpoints; values may be JSON types or numpy arrays, nested freely.
 ``after_step(model)`` (optional)
@@ -185,12 +187,40 @@ def sgd_step(
     return pen
 
 
-def _sync_momentum(model: MLP, bufs: list, versions: list, reset: bool) -> tuple[list, list]:
+def lr_at_passes(lr: float = 0.02, decay: float = 0.96, every: int = 7) -> Callable[[int], float]:
+    r"""The authors' learning rate: decayed every epoch but applied only when a pass re-creates the
+    optimiser (algorithms.md §2.1, bug 7).
+
+    For 0-based epoch ``e`` it is ``lr·decay**E`` with ``E`` the last pass epoch ``<= e`` (passes
+    before 0-based epochs ``every-1, 2·every-1, …``, as the pruners fire), and ``lr`` before the first
+    pass: piecewise constant, for ``train(lr_schedule=...)``.
+
+    >>> f = lr_at_passes(0.02, 0.5, every=2)
+    >>> [f(e) for e in range(5)]
+    [0.02, 0.01, 0.01, 0.0025, 0.0025]
+    """
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if not (math.isfinite(decay) and 0 < decay <= 1):
+        raise ValueError(f"decay must lie in (0, 1], got {decay!r}")
+    every = positive_int(every, "every")
+
+    def schedule(epoch: int) -> float:
+        last = (epoch + 1) // every * every - 1
+        return lr * decay**last if last >= 0 else lr
+
+    schedule.__name__ = f"lr_at_passes_{lr:g}_{decay:g}_every{every}"
+    return schedule
+
+
+def _sync_momentum(
+    model: MLP, bufs: list, versions: list, reset: bool, force: bool = False
+) -> tuple[list, list]:
     """Momentum buffers after layers may have been replaced (see the module's pruner protocol)."""
     changed = [layer.version != v for layer, v in zip(model.layers, versions, strict=True)]
     new = []
     for layer, old, ch in zip(model.layers, bufs, changed, strict=True):
-        if reset and any(changed):
+        if force or (reset and any(changed)):
             new.append([np.zeros_like(p) for p in layer.params()])
         elif ch:  # keep a buffer where its parameter kept its shape (always the bias)
             same = [b.shape for b in old[:-1]] == [f.shape for f in layer.factors]
@@ -270,6 +300,17 @@ def _plain(obj: Any) -> Any:
     return obj.tolist() if isinstance(obj, np.ndarray | np.generic) else obj
 
 
+def _epoch_lr(epoch: int, lr: float, lr_decay: float | None, schedule: Any) -> float:
+    if schedule is None:
+        return lr * lr_decay**epoch if lr_decay is not None else lr
+    value = schedule(epoch)
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise TypeError(f"lr_schedule({epoch}) returned {value!r}, expected a number")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"lr_schedule({epoch}) returned {value!r}, expected a finite number > 0")
+    return float(value)
+
+
 # ----- the loop --------------------------------------------------------------------------------------
 def _train_epoch(model, X, y, gen, epoch, lr, opts, bufs, after_step, bar) -> tuple[float, float]:
     n, B = len(X), opts["batch_size"]
@@ -310,6 +351,7 @@ def train(
     l1: float = 0.0,
     l2: float = 0.0,
     lr_decay: float | None = 0.96,
+    lr_schedule: Callable[[int], float] | None = None,
     loss: str = "cross_entropy",
     pruner: Any = None,
     sparsifier: Any = None,
@@ -335,6 +377,10 @@ def train(
         Penalty weights λ1, λ2 ≥ 0 of λ1·Σ|θ| + λ2·Σθ² over all parameters, biases included.
     lr_decay : float or None
         Learning rate of epoch e is ``lr·lr_decay**e``; None keeps it constant.
+    lr_schedule : callable, optional
+        ``lr_schedule(e)`` is the learning rate of 0-based epoch ``e`` (a finite number > 0); it
+        replaces ``lr·lr_decay**e``, so ``lr`` and ``lr_decay`` are then not used.
+        :func:`lr_at_passes` is the authors' "decay only at pass epochs".
     loss : {"cross_entropy", "mse"}
     pruner, sparsifier : objects following the pruner protocol (module docstring), optional.
     callbacks : sequence of callables
@@ -370,6 +416,8 @@ def train(
 
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise TypeError(f"lr_schedule must be a callable epoch -> lr, got {lr_schedule!r}")
     epochs = positive_int(epochs, "epochs", minimum=0)
     batch_size = positive_int(batch_size, "batch_size")
     for name, v, ok in (
@@ -398,12 +446,14 @@ def train(
 
     for epoch in range(start, epochs):
         t0 = time.perf_counter()
-        lr_e = lr * lr_decay**epoch if lr_decay is not None else lr
+        lr_e = _epoch_lr(epoch, lr, lr_decay, lr_schedule)
         for hook in hooks:
-            for ev in hook.on_epoch_start(model, epoch=epoch, n_classes=n_classes) or []:
+            events = hook.on_epoch_start(model, epoch=epoch, n_classes=n_classes) or []
+            for ev in events:
                 history.events.append(_plain({"epoch": epoch, "source": type(hook).__name__, **ev}))
             reset = bool(getattr(hook, "reset_momentum", False))
-            bufs, versions = _sync_momentum(model, bufs, versions, reset)
+            force = any(ev.get("action") == "momentum_reset" for ev in events)
+            bufs, versions = _sync_momentum(model, bufs, versions, reset, force)
         n_batches = math.ceil(len(X) / batch_size)
         with tqdm(total=n_batches, desc=f"epoch {epoch}", disable=not verbose, leave=False) as bar:
             tl, ta = _train_epoch(model, X, y, gen, epoch, lr_e, opts, bufs, after_step, bar)

@@ -1,0 +1,218 @@
+"""Runs of the authors' protocol (:func:`rmtheory.nn.paper_protocol`) and of its controls.
+
+One function, :func:`protocol_run`, trains one *arm* on one seed and returns per-epoch records as
+plain data.  The arms separate the ingredients of the headline effect (issue: "the paper's headline,
+as the authors ran it"):
+
+============================  =================================================================
+arm                           what differs from ``normal``
+============================  =================================================================
+``normal``                    nothing: the authors' net (ReLU on the output) trained unpruned
+``mp``                        Algorithm 1 as the authors ran it, output layer included
+``output_only``               Algorithm 1 on the output layer only
+``hidden_only``               Algorithm 1 on the hidden layers only
+``momentum_reset``            no layer changes; momentum reset at the pass epochs
+``normal_no_relu``            no ReLU on the output (the corrected net), unpruned
+``mp_no_relu``                the corrected net with the authors' Algorithm 1
+``corrected_mp``              the corrected net with the library's Algorithm 1 (correct BEMA,
+                              output protected, bias kept)
+``corrected_gavish_donoho``   … with the Gavish–Donoho threshold in place of BEMA
+``corrected_energy``          … keeping 90 % of the spectral energy
+``corrected_magnitude``       … magnitude sparsification during training (ξ 0.001 → 0.02)
+============================  =================================================================
+
+Every arm of one seed starts from the same weights and sees the same batches.  Per epoch the run
+records the test accuracy, the number of classes never predicted on the test set and, per class,
+the fraction of test images whose output is exactly zero (a dead ReLU output unit); around every
+pass it records that fraction just before and just after the pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ARMS", "DEAD_FRACTION", "protocol_run"]
+
+ARMS = (
+    "normal",
+    "mp",
+    "output_only",
+    "hidden_only",
+    "momentum_reset",
+    "normal_no_relu",
+    "mp_no_relu",
+    "corrected_mp",
+    "corrected_gavish_donoho",
+    "corrected_energy",
+    "corrected_magnitude",
+)
+
+#: An output unit is *dead* when it is exactly zero on at least this fraction of test images.
+DEAD_FRACTION = 0.95
+
+
+def _zero_fraction(model, X: np.ndarray) -> list[float]:
+    out = model.predict(X)
+    return np.mean(out == 0, axis=0).tolist()
+
+
+class _PassProbe:
+    """Wraps a hook; records per-class zero-output fractions just before and after each pass."""
+
+    def __init__(self, inner, X: np.ndarray):
+        self.inner, self.X = inner, X
+        self.reset_momentum = getattr(inner, "reset_momentum", False)
+        self.records: list[dict] = []
+
+    def on_epoch_start(self, model, epoch, n_classes=None):
+        fires = (epoch + 1) % getattr(self.inner, "every", 1) == 0
+        before = _zero_fraction(model, self.X) if fires else None
+        events = self.inner.on_epoch_start(model, epoch, n_classes)
+        if fires:
+            self.records.append(
+                {"epoch": epoch + 1, "before": before, "after": _zero_fraction(model, self.X)}
+            )
+        return events
+
+    def after_step(self, model):
+        hook = getattr(self.inner, "after_step", None)
+        if hook is not None:
+            hook(model)
+
+    def state_dict(self):
+        inner = getattr(self.inner, "state_dict", lambda: {})()
+        return {"records": json.dumps(self.records), "inner": inner}
+
+    def load_state_dict(self, state):
+        self.records = json.loads(state.get("records", "[]"))
+        loader = getattr(self.inner, "load_state_dict", None)
+        if loader is not None:
+            loader(state.get("inner", {}))
+
+
+def _hooks(arm: str, proto, n_layers: int, epochs: int) -> tuple[Any, Any]:
+    """(pruner, sparsifier) of an arm."""
+    from rmtheory.nn import Sparsifier
+    from rmtheory.nn.pruners import EnergyPruner, GavishDonohoPruner, MPPruner, linear_schedule
+
+    if arm in ("normal", "normal_no_relu"):
+        return None, None
+    if arm in ("mp", "mp_no_relu"):
+        return proto.pruner(), None
+    if arm == "output_only":
+        return proto.pruner(layers=[n_layers - 1]), None
+    if arm == "hidden_only":
+        return proto.pruner(layers=list(range(n_layers - 1))), None
+    if arm == "momentum_reset":
+        return proto.momentum_reset(), None
+    common = dict(
+        every=proto.every, keep_fraction=linear_schedule(proto.T), reset_momentum="always"
+    )
+    if arm == "corrected_mp":
+        return MPPruner(
+            alpha=proto.alpha, beta=proto.beta, gof_cutoff=proto.gof_cutoff, **common
+        ), None
+    if arm == "corrected_gavish_donoho":
+        return GavishDonohoPruner(**common), None
+    if arm == "corrected_energy":
+        return EnergyPruner(energy=0.9, **common), None
+    if arm == "corrected_magnitude":
+        return None, Sparsifier(every=5, start=0.001, stop=0.02, ramp_epochs=epochs, keep_mask=True)
+    raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
+
+
+def protocol_run(
+    seed: int,
+    arm: str = "mp",
+    dataset: str = "mnist",
+    subset: tuple[int | None, int | None] | None = None,
+    protocol: dict[str, Any] | None = None,
+    _checkpoint_dir: str | None = None,
+) -> dict[str, Any]:
+    """Train arm ``arm`` (one of :data:`ARMS`) of the authors' protocol on one seed.
+
+    ``protocol`` overrides fields of :class:`rmtheory.nn.presets.PaperProtocol` (sizes, epochs,
+    every, T, ...).  Returns per-epoch lists (``test_accuracy``, ``train_accuracy``,
+    ``train_loss``, ``test_loss_paper``, ``n_params``, ``never_predicted``, ``zero_fraction``
+    (epoch × class)), the pass records ``passes``, the layer ``events`` and ``final_ranks``.
+    """
+    from rmtheory.experiments.training import load_data
+    from rmtheory.nn import paper_protocol
+
+    if arm not in ARMS:
+        raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
+    settings = dict(protocol or {})
+    if arm in ("normal_no_relu", "mp_no_relu") or arm.startswith("corrected_"):
+        settings["final_activation"] = None
+    proto = paper_protocol(**settings)
+    xtr, ytr, xte, yte = load_data(
+        dataset, None if subset is None else tuple(subset), proto.normalize
+    )
+    model = proto.model(seed)
+    pruner, sparsifier = _hooks(arm, proto, len(model.layers), proto.epochs)
+    probe_x = xte[:2000]
+    if pruner is not None:
+        pruner = _PassProbe(pruner, probe_x)
+    per_epoch: dict[str, list] = {"never_predicted": [], "zero_fraction": []}
+
+    def record(epoch, model, history):
+        pred = model.predict(xte)
+        per_epoch["never_predicted"].append(int(model.sizes[-1] - np.unique(pred.argmax(1)).size))
+        per_epoch["zero_fraction"].append(np.mean(pred == 0, axis=0).tolist())
+
+    tag = json.dumps({"arm": arm, "dataset": dataset, "subset": subset,
+                      "proto": dataclasses.asdict(proto)}, sort_keys=True, default=str)  # fmt: skip
+    ckpt = None
+    if _checkpoint_dir is not None:
+        digest = hashlib.sha1(tag.encode()).hexdigest()[:12]
+        ckpt = Path(_checkpoint_dir) / f"protocol-{arm}-seed{seed}-{digest}.npz"
+        side = ckpt.with_suffix(".epochs.json")
+        if side.exists() and ckpt.exists():
+            per_epoch = json.loads(side.read_text())
+
+        def save_side(epoch, model, history):
+            side.write_text(json.dumps(per_epoch))
+
+    callbacks = [record] + ([save_side] if ckpt is not None else [])
+    _, h = proto.run((xtr, ytr), (xte, yte), seed=seed, pruner=pruner, sparsifier=sparsifier,
+                  callbacks=callbacks, checkpoint=ckpt, resume=ckpt is not None, verbose=False)  # fmt: skip
+    keys = ("test_accuracy", "train_accuracy", "train_loss", "test_loss", "test_loss_paper",
+            "n_params", "n_nonzero", "lr", "epoch_time")  # fmt: skip
+    out: dict[str, Any] = {k: list(getattr(h, k)) for k in keys}
+    missing = len(out["test_accuracy"]) - len(per_epoch["never_predicted"])
+    for key in per_epoch:  # a kill between the checkpoint and its side file loses one record
+        out[key] = [None] * missing + per_epoch[key]
+    out["passes"] = pruner.records if pruner is not None else []
+    out["events"] = [
+        {
+            k: e.get(k)
+            for k in (
+                "epoch",
+                "layer",
+                "action",
+                "rank_before",
+                "rank_after",
+                "n_above",
+                "gof",
+                "bema_window",
+                "bias_dropped",
+                "reason",
+            )
+        }  # fmt: skip
+        for e in h.events
+        if e.get("action") in ("split", "truncate", "skip")
+    ]
+    ranks = [layer.rank for layer in model.layers]
+    for e in out["events"]:  # a layer truncated in place keeps its shape but not its rank
+        if e["action"] in ("split", "truncate"):
+            ranks[e["layer"]] = e["rank_after"]
+    out["final_ranks"] = ranks
+    out["initial_params"] = proto.model(seed).n_params()
+    out["arm"] = arm
+    return out
