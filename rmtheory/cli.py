@@ -34,16 +34,19 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from rmtheory.experiments import EXPERIMENTS
+    from rmtheory.experiments import ALIASES, EXPERIMENTS
 
     for name in sorted(EXPERIMENTS):
         exp = EXPERIMENTS[name]
-        print(f"{name:>10}  {exp.title}")
+        print(f"{name:>14}  {exp.title}")
+    for name in sorted(ALIASES):
+        alias = ALIASES[name]
+        print(f"{name:>14}  {alias.statement} (checked by {alias.target})")
     return 0
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from rmtheory.experiments import EXPERIMENTS, reproduce, write_report
+    from rmtheory.experiments import ALIASES, EXPERIMENTS, reproduce, write_report
     from rmtheory.experiments.report import print_claims, write_gallery
 
     if args.report and not (args.all or args.names):
@@ -53,7 +56,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if not names:
         print("name one or more experiments (see `rmtheory list`), or --all", file=sys.stderr)
         return 2
-    unknown = [n for n in names if n not in EXPERIMENTS]
+    unknown = [n for n in names if n not in EXPERIMENTS and n not in ALIASES]
     if unknown:
         print(f"unknown experiment(s) {unknown}; see `rmtheory list`", file=sys.stderr)
         return 2

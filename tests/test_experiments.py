@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rmtheory.experiments import EXPERIMENTS, map_seeds, reproduce, write_report
+from rmtheory.experiments import EXPERIMENTS, VERDICTS, map_seeds, reproduce, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,7 +21,7 @@ def test_every_experiment_runs_at_smoke_size(name, tmp_path):
     assert (tmp_path / f"{name}.png").stat().st_size > 5000
     for c in data["claims"]:
         assert set(c) >= {"claim", "paper", "ours", "verdict"}
-        assert c["verdict"] in ("reproduced", "partly", "not reproduced", "n/a")
+        assert c["verdict"] in VERDICTS
     assert result["claims"] == data["claims"]
 
 

@@ -26,9 +26,31 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Experiment", "Claim", "register", "EXPERIMENTS", "reproduce", "map_seeds", "verdict"]
+__all__ = [
+    "Experiment",
+    "Claim",
+    "register",
+    "register_alias",
+    "EXPERIMENTS",
+    "ALIASES",
+    "VERDICTS",
+    "reproduce",
+    "map_seeds",
+    "verdict",
+]
 
 SIZES = ("smoke", "quick", "full")
+#: Verdicts of a claim: against the paper's numbers (figures, tables) or of a statement (theorems).
+VERDICTS = (
+    "reproduced",
+    "partly",
+    "not reproduced",
+    "holds",
+    "violated",
+    "vacuous",
+    "not checkable",
+    "n/a",
+)
 
 
 @dataclass(frozen=True)
@@ -38,8 +60,12 @@ class Claim:
     claim: str
     paper: str
     ours: str
-    verdict: str  # "reproduced" | "partly" | "not reproduced" | "n/a"
+    verdict: str  # one of VERDICTS
     note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
 
 @dataclass(frozen=True)
@@ -51,9 +77,20 @@ class Experiment:
     sizes: dict[str, dict[str, Any]]
     claims: Callable[[dict], list[Claim]] = field(default=lambda result: [])
     follows: str = ""  # which of paper / authors' code the experiment follows, and why
+    kind: str = "figure"  # "figure" | "table" | "theorem" | "mechanism": the verdict page's section
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A numbered statement of the paper checked by an experiment registered under another name."""
+
+    name: str
+    target: str
+    statement: str
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
+ALIASES: dict[str, Alias] = {}
 _REPORTING = [False]  # set while reproduce() runs, so map_seeds prints per-seed progress
 
 
@@ -63,6 +100,21 @@ def register(exp: Experiment) -> Experiment:
         raise ValueError(f"experiment {exp.name!r} lacks parameter sets for {missing}")
     EXPERIMENTS[exp.name] = exp
     return exp
+
+
+def register_alias(name: str, target: str, statement: str) -> Alias:
+    """Make ``rmtheory reproduce name`` run ``target`` (e.g. ``lemma51`` → ``fig12``)."""
+    if name in EXPERIMENTS:
+        raise ValueError(f"{name!r} is already an experiment")
+    alias = Alias(name, target, statement)
+    ALIASES[name] = alias
+    return alias
+
+
+def resolve(name: str) -> str:
+    """The experiment an alias (or a name) stands for."""
+    alias = ALIASES.get(name)
+    return alias.target if alias is not None else name
 
 
 def verdict(ours: float, paper: float, rel: float = 0.05, partly: float = 0.15) -> str:
@@ -200,8 +252,10 @@ def reproduce(
     ``seeds`` overrides the number of seeds of the size's parameter set; ``jobs`` the number of
     joblib processes.  Returns the result dict (with ``claims``).
     """
+    name = resolve(name)
     if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(sorted(EXPERIMENTS))}")
+        known = ", ".join(sorted([*EXPERIMENTS, *ALIASES]))
+        raise ValueError(f"unknown experiment {name!r}; known: {known}")
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size!r}")
     exp = EXPERIMENTS[name]
