@@ -188,3 +188,21 @@ def test_preset_is_the_authors_protocol_and_runs_in_one_call():
     assert h.lr == pytest.approx([small.lr_schedule()(e) for e in range(4)])
     normal, h0 = small.run(tr, te, seed=0, prune=False, verbose=False)
     assert h0.events == [] and normal.n_params() > model.n_params()
+
+
+def test_untrained_weights_are_not_pruned_unless_asked():
+    """every=1 fires before the first epoch: random weights have no spike (issue 11)."""
+    net = MLP([784, 64, 10], seed=0)
+    w0 = net.layers[0].weight
+    ev = MPPruner(every=1, keep_fraction=0.0).on_epoch_start(net, epoch=0, n_classes=10)
+    assert ev[0]["action"] == "skip" and "untrained" in ev[0]["reason"]
+    np.testing.assert_array_equal(net.layers[0].weight, w0)
+    ev = MPPruner(every=1, keep_fraction=0.0, prune_at_start=True).on_epoch_start(net, 0, 10)
+    assert ev[0]["action"] in ("split", "truncate")
+
+
+def test_no_layer_is_cut_to_rank_zero_and_the_event_says_why():
+    net = MLP([200, 300, 10], seed=0, dtype=np.float64)  # pure noise: BEMA finds no spike
+    ev = MPPruner(keep_fraction=0.0).prune(net, epoch=7, n_classes=10)[0]
+    assert ev["n_above"] == 0 and ev["rank_after"] == 1 and "never cut to rank 0" in ev["floor"]
+    assert np.linalg.matrix_rank(net.layers[0].weight) == 1

@@ -113,6 +113,7 @@ class _RankPruner:
     protect_output: bool = True
     layers: Sequence[int] | None = None
     drop_bias_on_resplit: bool = False
+    prune_at_start: bool = False
 
     def rule(self) -> Callable[[np.ndarray, tuple[int, int]], Threshold]:  # pragma: no cover
         raise NotImplementedError
@@ -152,6 +153,10 @@ class _RankPruner:
         """Prune before 0-based ``epoch`` when ``(epoch + 1) % every == 0``; returns event records."""
         if (epoch + 1) % self.every:
             return []
+        if epoch == 0 and not self.prune_at_start:
+            # random initial weights have no spike: BEMA would cut every layer to its floor
+            return [{"action": "skip", "reason": "untrained weights before the first epoch "
+                     "(prune_at_start=False)"}]  # fmt: skip
         return self.prune(model, epoch + 1, n_classes)
 
     def state_dict(self) -> dict:
@@ -172,7 +177,7 @@ class _RankPruner:
         for i, layer in enumerate(model.layers):
             if i not in chosen:
                 continue
-            min_rank = n_classes if (self.protect_output and i == last and n_classes) else 0
+            min_rank = n_classes if (self.protect_output and i == last and n_classes) else 1
             events.append(self._prune_layer(layer, i, rule, f, min(min_rank, min(layer.shape))))
         if self.reset_momentum == "always":
             events.append({"action": "momentum_reset", "reason": "reset_momentum='always'"})
@@ -223,6 +228,12 @@ class _RankPruner:
                 "params_after": event["params_before"],
             }
         k = keep_rank(th.n_above, s.size, f, min_rank)
+        if k > keep_rank(th.n_above, s.size, f):
+            event["floor"] = (
+                f"rank raised to the floor {min_rank} (the rule kept "
+                f"{keep_rank(th.n_above, s.size, f)}: "
+                + ("output layer protected)" if min_rank > 1 else "a layer is never cut to rank 0)")
+            )
         current = layer.rank * (out + inp) if layer.is_factorised else out * inp
         if k >= layer.rank:
             action = "keep"
@@ -276,6 +287,9 @@ class MPPruner(_RankPruner):
         Prune only these layer indices (``[-1]``: the output layer only); default all.
     drop_bias_on_resplit : bool, default False
         Zero a layer's bias when an already split layer is split again (the authors' bug 4).
+    prune_at_start : bool, default False
+        With ``every=1`` the first pass falls before any training; it is skipped (with an event
+        saying why) unless this is True.  No layer is ever cut below rank 1.
 
     Examples
     --------
