@@ -168,37 +168,94 @@ def _plot_curves(result, path: Path, keys=("test_accuracy",), ylabels=("test acc
                 vals = np.array([r[key] for r in runs[method]], dtype=np.float64)
                 scale = 100.0 if "accuracy" in key else 1.0
                 band(ax, np.arange(1, vals.shape[1] + 1), scale * vals, label, color)
+            if key == "test_accuracy":
+                for arm, color in (("none", "0.3"), ("mp", "tab:red")):
+                    paper = _paper_value(result, t, sizes, "accuracy", arm)
+                    if paper is not None:  # the paper's final value (its range where it differs)
+                        ax.axhspan(paper[0] - paper[1] - 0.15, paper[0] + paper[1] + 0.15,
+                                   color=color, alpha=0.15, lw=0)  # fmt: skip
             ax.set_xlabel("epoch")
             ax.set_ylabel(ylabel)
-            ax.set_title(f"{result['params']['dataset']} {_topo(sizes)}", fontsize=8)
+            ax.set_title(f"{result['params']['dataset']} {_topo(sizes)} "
+                         "(shaded: the paper's final values)", fontsize=8)  # fmt: skip
             ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
 
 
+_ARM_LABELS = {
+    "none": ("normal", "0.35"),
+    "mp": ("MP-pruned", "tab:red"),
+    "normal_no_relu": ("normal, no final ReLU", "0.65"),
+    "corrected_mp": ("MP (library), no final ReLU", "tab:purple"),
+    "corrected_gavish_donoho": ("Gavish–Donoho, no final ReLU", "tab:blue"),
+    "corrected_energy": ("energy 90%, no final ReLU", "tab:green"),
+    "corrected_magnitude": ("magnitude, no final ReLU", "tab:brown"),
+}
+
+
+def _metric(run: dict, metric: str) -> float:
+    if metric == "params":
+        return float(run["n_params"][-1])
+    if metric == "accuracy":
+        return 100.0 * run["test_accuracy"][-1]
+    return float(run["test_loss_paper"][-1])
+
+
+def _paper_value(result, t: int, sizes, metric: str, arm: str):
+    """(value, half-range) of the paper's number for a bar, or None."""
+    ds = result["params"]["dataset"]
+    if ds not in PAPER or arm not in ("none", "mp"):
+        return None
+    paper = PAPER[ds]
+    rows = [paper["topologies"].index(sizes)] if sizes in paper["topologies"] else None
+    if metric == "accuracy":
+        vals = paper["acc_normal" if arm == "none" else "acc_pruned"]
+    elif metric == "loss":
+        vals = [row[1 if arm == "none" else 3] for row in paper["loss"]]
+    else:
+        return None  # parameter counts depend on the topology: compared as a reduction
+    vals = [vals[k] for k in rows] if rows else vals
+    return (min(vals) + max(vals)) / 2, (max(vals) - min(vals)) / 2
+
+
 def _plot_bars(result, path: Path, metric: str):
+    """Ours (mean ± std over seeds, seeds as dots) beside the paper's number (hatched; its range
+    as the error bar where its topologies differ)."""
     from rmtheory.plotting import figure
 
-    fig, ax = figure(width=6.0)
-    labels = [_topo(s) for s in result["topologies"]]
-    x = np.arange(len(labels))
-    for i, (method, name) in enumerate((("none", "normal"), ("mp", "MP-pruned"))):
-        if metric == "params":
-            vals = [np.mean([r["n_params"][-1] for r in runs[method]]) for runs in result["runs"]]
-        elif metric == "accuracy":
-            vals = [100 * _final(runs[method], "test_accuracy")[0] for runs in result["runs"]]
-        else:
-            vals = [_final(runs[method], "test_loss_paper")[0] for runs in result["runs"]]
-        ax.bar(x + (i - 0.5) * 0.38, vals, 0.38, label=name)
-    ax.set_xticks(x, labels, fontsize=7)
-    ax.set_ylabel(
-        {
-            "params": "parameters at the end",
-            "accuracy": "final test accuracy (%)",
-            "loss": "test loss (authors' sum / n_batches)",
-        }[metric]
-    )
-    ax.set_title(f"{result['name']}: {result['params']['dataset']}, {result['size']} size")
-    ax.legend()
+    n_topo = len(result["topologies"])
+    fig, axes = figure(ncols=n_topo, width=max(6.0, 1.0 + 0.9 * len(result["runs"][0]) * 1.6))
+    axes = np.atleast_1d(axes)
+    for t, (sizes, runs) in enumerate(zip(result["topologies"], result["runs"], strict=True)):
+        ax, x, ticks = axes[t], 0.0, []
+        for arm, (label, color) in _ARM_LABELS.items():
+            if arm not in runs:
+                continue
+            paper = _paper_value(result, t, sizes, metric, arm)
+            if paper is not None:
+                ax.bar(x, paper[0], 0.8, yerr=paper[1] or None, color="white", edgecolor=color,
+                       hatch="///", capsize=3)  # fmt: skip
+                ticks.append((x, f"paper\n{label}"))
+                x += 1
+            vals = np.array([_metric(r, metric) for r in runs[arm]])
+            err = vals.std(ddof=1) if vals.size > 1 else 0.0
+            ax.bar(x, vals.mean(), 0.8, yerr=err or None, color=color, capsize=3)
+            ax.plot(np.full(vals.size, x), vals, "k.", ms=3)
+            ticks.append((x, f"ours\n{label}"))
+            x += 1.4
+        ax.set_xticks([p for p, _ in ticks], [lab for _, lab in ticks], fontsize=6, rotation=30,
+                      ha="right")  # fmt: skip
+        ax.set_ylabel(
+            {
+                "params": "parameters at the end",
+                "accuracy": "final test accuracy (%)",
+                "loss": "test loss (authors' sum / n_batches)",
+            }[metric]  # fmt: skip
+        )
+        n = len(runs["none"])
+        ax.set_title(f"{result['params']['dataset']} {_topo(sizes)}: {result['size']} size, "
+                     f"{n} seeds (mean ± std; hatched: the paper, its range as the bar)",
+                     fontsize=8)  # fmt: skip
     fig.savefig(path, dpi=110)
 
 
