@@ -55,24 +55,52 @@ def run_demo(
     return result
 
 
-HEADLINE = ("table1", "table2", "esd", "fig17")
+HEADLINE = ("headline", "esd", "fig17")
+_WHAT = {
+    "headline": "the authors' MNIST protocol: normal vs MP-pruned and 5 controls, 2 seeds",
+    "esd": "the ESD of a trained layer with its BEMA fit",
+    "fig17": "BEMA's edge vs alpha and beta (Example 9.1)",
+}
 
 
-def run_headline(out_dir: str | Path = "figures", jobs: int = 2, size: str = "quick") -> None:
-    """Reproduce :data:`HEADLINE` at ``size``; fall back to :func:`run_demo` without MNIST."""
-    from rmtheory.datasets import DatasetUnavailable
+def _report_path(out_dir: Path) -> Path:
+    """docs/reproduction.md for the repository's own figures/, else beside the figures."""
+    if out_dir.resolve() == (Path.cwd() / "figures").resolve():
+        return Path("docs") / "reproduction.md"
+    return out_dir / "reproduction.md"
+
+
+def run_headline(out_dir: str | Path = "figures", jobs: int = 2, size: str = "quick") -> dict:
+    """Reproduce :data:`HEADLINE` at ``size``; fall back to :func:`run_demo` without MNIST.
+
+    Prints what starts, a line per finished seed, and a summary (verdict counts, files written).
+    Returns ``{"verdicts": {verdict: count}, "files": [...]}``.
+    """
+    import time
+
+    from rmtheory.datasets import DatasetUnavailable, load_mnist
     from rmtheory.experiments import reproduce, write_report
     from rmtheory.experiments.report import print_claims
 
-    try:
-        for name in HEADLINE:
-            print_claims(reproduce(name, size, out_dir, jobs=jobs))
+    out_dir = Path(out_dir)
+    try:  # in this process, before any worker starts: a worker cannot fall back
+        load_mnist()
     except DatasetUnavailable as err:
-        print(
-            f"MNIST is not available here ({err.__class__.__name__}); running the offline demo instead."
-        )
-        run_demo(out_dir)
-        return
-    print(
-        f"verdict table: {write_report(out_dir, Path(out_dir).parent / 'docs' / 'reproduction.md')}"
-    )
+        print(f"MNIST is not available here, so the offline demo runs instead.\n{err}")
+        result = run_demo(out_dir)
+        return {"verdicts": {}, "files": [result["figure"]]}
+    t0 = time.perf_counter()
+    verdicts: dict[str, int] = {}
+    files: list[str] = []
+    for i, name in enumerate(HEADLINE, 1):
+        print(f"[{i}/{len(HEADLINE)}] {name}: {_WHAT.get(name, '')} ({size} size)", flush=True)
+        result = reproduce(name, size, out_dir, jobs=jobs)
+        print_claims(result)
+        for c in result["claims"]:
+            verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
+        files += [str(out_dir / f"{name}.json"), str(out_dir / f"{name}.png")]
+    files.append(str(write_report(out_dir, _report_path(out_dir))))
+    counts = ", ".join(f"{n} {v}" for v, n in verdicts.items())
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s; verdicts: {counts}")
+    print("files written:\n  " + "\n  ".join(files))
+    return {"verdicts": verdicts, "files": files}

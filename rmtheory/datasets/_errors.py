@@ -29,6 +29,9 @@ class DatasetUnavailable(RuntimeError):
         lines += ["", instructions]
         super().__init__("\n".join(lines))
 
+    def __reduce__(self):  # rebuilt from its fields, so it crosses process boundaries (joblib)
+        return (type(self), (self.dataset, self.attempts, self.instructions))
+
 
 class ChecksumError(ValueError):
     """A file's SHA-256 (or size) differs from the published value.
@@ -40,4 +43,12 @@ class ChecksumError(ValueError):
         self.filename = filename
         self.expected = expected
         self.actual = actual
+        self.what = what
         super().__init__(f"{what} mismatch for {filename}: expected {expected}, got {actual}")
+
+    def __reduce__(self):
+        return (_checksum_error, (self.filename, self.expected, self.actual, self.what))
+
+
+def _checksum_error(filename: str, expected: str, actual: str, what: str) -> ChecksumError:
+    return ChecksumError(filename, expected, actual, what=what)
