@@ -121,6 +121,18 @@ def _dead(run: dict, epoch: int = -1) -> int:
     return 0 if zf is None else int(sum(f >= DEAD_FRACTION for f in zf))
 
 
+def _revivals(runs: list[dict]) -> tuple[int, int]:
+    """(units revived right at a pass, units dead just before a pass), summed over seeds."""
+    revived = dead = 0
+    for r in runs:
+        for p in r.get("passes", []):
+            before = np.asarray(p["before"]) >= DEAD_FRACTION
+            after = np.asarray(p["after"]) >= DEAD_FRACTION
+            dead += int(before.sum())
+            revived += int((before & ~after).sum())
+    return revived, dead
+
+
 def _gain_seeds(normal: np.ndarray, pruned: np.ndarray, margin: float = 1.0) -> int:
     return int(np.sum(pruned - normal > margin))
 
@@ -189,6 +201,37 @@ def _claims_headline(result: dict) -> list[Claim]:
                 f"{_ci(normal, acc)}; gain > 1 point in {k_arm} of {n} seeds",
                 "n/a",
                 "causes the gain" if n >= 3 and lo_arm > 0 else "no gain shown",
+            )
+        )
+    revived = []
+    for arm in ("mp", "output_only", "hidden_only", "momentum_reset"):
+        if arm in runs:
+            r, d = _revivals(runs[arm])
+            revived.append(f"{arm}: {r} of {d}")
+    if revived:
+        out.append(
+            Claim(
+                "mechanism: dead output units revived right at a pass (revived of dead before)",
+                "n/a (not in the paper)",
+                "; ".join(revived),
+                "n/a",
+                f"a unit is dead when its output is 0 on >= {DEAD_FRACTION:.0%} of 2000 test "
+                "images, measured just before and just after each pass",
+            )
+        )
+    dead_seeds = [i for i, r in enumerate(runs["normal"]) if _dead(r) > 0]
+    if dead_seeds and len(dead_seeds) < n:
+        alive = [i for i in range(n) if i not in dead_seeds]
+        gain = mp - normal
+        out.append(
+            Claim(
+                "mechanism: gain in seeds whose normal net ends with dead output units vs without",
+                "n/a (not in the paper)",
+                f"{gain[dead_seeds].mean():+.2f} points ({len(dead_seeds)} seeds) vs "
+                f"{gain[alive].mean():+.2f} ({len(alive)} seeds)",
+                "n/a",
+                "dead units in the normal nets: "
+                + ", ".join(str(_dead(r)) for r in runs["normal"]),
             )
         )
     if "normal_no_relu" in runs and "mp_no_relu" in runs:

@@ -1,0 +1,74 @@
+"""The runner behind the headline experiment: arms share their start, the per-epoch dead-unit
+records match a direct computation, and an interrupted run resumes to the same numbers."""
+
+import importlib
+
+import numpy as np
+import pytest
+
+from rmtheory.experiments.catalog_headline import paired_difference
+from rmtheory.experiments.protocol_runs import ARMS, protocol_run
+
+train_module = importlib.import_module("rmtheory.nn.train")  # the module, not the function
+
+PROTO = {"sizes": [784, 48, 24, 10], "epochs": 4, "every": 2, "T": 6.0}
+DATA = dict(dataset="tiny", subset=(600, 200))
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {arm: protocol_run(0, arm, protocol=PROTO, **DATA) for arm in ARMS}
+
+
+def test_arms_share_the_first_epoch_and_differ_after_a_pass(runs):
+    relu = [
+        a for a in ARMS if a in ("normal", "mp", "output_only", "hidden_only", "momentum_reset")
+    ]
+    first = {runs[a]["test_accuracy"][0] for a in relu}
+    assert len(first) == 1  # same weights, same batches until the first pass (before epoch 2)
+    assert runs["normal"]["test_accuracy"] != runs["mp"]["test_accuracy"]
+    assert runs["normal"]["n_params"][-1] == runs["normal"]["initial_params"]
+    assert runs["mp"]["n_params"][-1] < runs["mp"]["initial_params"]
+
+
+def test_pass_records_and_layer_selection(runs):
+    assert [p["epoch"] for p in runs["mp"]["passes"]] == [2, 4]
+    assert {e["layer"] for e in runs["output_only"]["events"]} == {2}
+    assert 2 not in {e["layer"] for e in runs["hidden_only"]["events"]}
+    assert runs["momentum_reset"]["events"] == [] and runs["momentum_reset"]["passes"]
+    # with 200 test images the probe is the whole test set: "before" the pass before epoch 2 is
+    # the state at the end of epoch 1
+    assert runs["mp"]["passes"][0]["before"] == runs["mp"]["zero_fraction"][0]
+    for arm in ("normal_no_relu", "mp_no_relu", "corrected_mp"):  # no final ReLU: no exact zeros
+        assert max(max(z) for z in runs[arm]["zero_fraction"]) == 0.0
+
+
+def test_an_interrupted_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, runs):
+    real = train_module._train_epoch
+
+    def dies_at_epoch_2(model, X, y, gen, epoch, *args):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return real(model, X, y, gen, epoch, *args)
+
+    monkeypatch.setattr(train_module, "_train_epoch", dies_at_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        protocol_run(0, "mp", protocol=PROTO, _checkpoint_dir=str(tmp_path), **DATA)
+    monkeypatch.setattr(train_module, "_train_epoch", real)
+    resumed = protocol_run(0, "mp", protocol=PROTO, _checkpoint_dir=str(tmp_path), **DATA)
+    for key in ("test_accuracy", "n_params", "never_predicted", "zero_fraction", "passes"):
+        assert resumed[key] == runs["mp"][key], key
+
+
+def test_paired_difference_matches_a_t_interval():
+    a = np.array([70.0, 80.0, 90.0, 85.0])
+    b = np.array([98.0, 97.0, 96.0, 98.0])
+    m, lo, hi = paired_difference(a, b)
+    d = b - a
+    half = 3.182446305284263 * d.std(ddof=1) / 2  # t_{0.975, 3} from a table
+    assert m == pytest.approx(d.mean()) and (lo, hi) == pytest.approx((m - half, m + half))
+
+
+def test_unknown_arm_is_refused():
+    with pytest.raises(ValueError, match="arm must be one of"):
+        protocol_run(0, "prune_everything", protocol=PROTO, **DATA)
