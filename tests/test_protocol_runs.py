@@ -72,3 +72,25 @@ def test_paired_difference_matches_a_t_interval():
 def test_unknown_arm_is_refused():
     with pytest.raises(ValueError, match="arm must be one of"):
         protocol_run(0, "prune_everything", protocol=PROTO, **DATA)
+
+
+def test_full_size_table_layout_feeds_the_table_claims_and_plots(tmp_path):
+    """The paper-size tables run through the protocol runner; claims and bars read its layout."""
+    from rmtheory.experiments import EXPERIMENTS
+    from rmtheory.experiments.catalog_headline import TABLE_ARMS, run_protocol_table
+
+    params = {"dataset": "tiny", "topologies": [[784, 32, 16, 10]], "n_seeds": 2,
+              "subset": [600, 200], "arms": list(TABLE_ARMS), "protocol": {**PROTO}}  # fmt: skip
+    params["protocol"]["epochs"] = 2
+    result = run_protocol_table(params, 1, None)
+    runs = result["runs"][0]
+    assert set(runs) == {"none", *TABLE_ARMS} - {"normal"}
+    # judged as the paper's MNIST row (the numbers are the tiny set's; only the layout matters)
+    result.update(name="table1", size="full", params={**params, "dataset": "mnist"})
+    claims = {c.claim: c for c in EXPERIMENTS["table1"].claims(result)}
+    row = "mnist [784,32,16,10]"
+    assert claims[f"{row} unpruned test acc (%)"].paper == "70-85"  # the paper's range
+    assert f"{row} corrected net: gavish_donoho − unpruned (points)" in claims
+    for name in ("table1", "table2", "table3", "fig1"):
+        EXPERIMENTS[name].plot(result, tmp_path / f"{name}.png")
+        assert (tmp_path / f"{name}.png").stat().st_size > 5000
