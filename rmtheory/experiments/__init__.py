@@ -7,6 +7,7 @@ True
 
 from rmtheory.experiments import catalog as _catalog  # noqa: F401  (fills the registry)
 from rmtheory.experiments import catalog_headline as _catalog_headline  # noqa: F401
+from rmtheory.experiments import catalog_theorems as _catalog_theorems  # noqa: F401
 from rmtheory.experiments import catalog_theory as _catalog_theory  # noqa: F401
 from rmtheory.experiments import catalog_training as _catalog_training  # noqa: F401
 from rmtheory.experiments.registry import (

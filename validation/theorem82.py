@@ -1,0 +1,11 @@
+"""Validation script for theorem82 (parameters and sizes: rmtheory/experiments/catalog_theorems.py).
+
+python validation/theorem82.py            # quick size (default)
+python validation/theorem82.py --full     # the full size
+python validation/theorem82.py --smoke    # seconds (CI)
+"""
+
+from rmtheory.experiments import script_main
+
+if __name__ == "__main__":
+    script_main("theorem82")
