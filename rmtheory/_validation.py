@@ -1,4 +1,11 @@
-"""Argument checks shared by the public API: fail early, name the argument, say what was expected."""
+"""Argument checks shared by the public API: fail early, name the argument, say what was expected.
+
+The rule everywhere: a value that is not what the argument needs raises ``TypeError`` (wrong kind:
+``None``, a string, a bool, a complex number, an array where one number is expected) or
+``ValueError`` (right kind, wrong value: NaN, negative, empty, ragged), and the message names the
+argument.  Nothing is silently converted: complex input is never cut to its real part, ``None`` never
+becomes NaN and a float never becomes an integer by truncation.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +15,44 @@ from typing import Any
 import numpy as np
 
 
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def real_scalar(value: Any, name: str) -> float:
+    """``value`` as a Python float; ``TypeError`` unless it is one real number (NaN/inf pass)."""
+    if value is None or isinstance(value, bool | np.bool_ | str | bytes):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    if isinstance(value, complex | np.complexfloating) or np.iscomplexobj(value):
+        raise TypeError(f"{name} must be a real number, got complex {_describe(value)}")
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        raise TypeError(f"{name} must be a single real number, got an array of shape {value.shape}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}") from None
+
+
 def positive_finite(value: Any, name: str) -> float:
     """Return ``value`` as a float, or raise ``ValueError`` unless it is finite and > 0."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    x = real_scalar(value, name)
     if not math.isfinite(x) or x <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return x
 
 
+def nonnegative_finite(value: Any, name: str) -> float:
+    """Return ``value`` as a float, or raise ``ValueError`` unless it is finite and >= 0."""
+    x = real_scalar(value, name)
+    if not math.isfinite(x) or x < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return x
+
+
 def probability(value: Any, name: str, *, open_interval: bool = True) -> float:
     """Return ``value`` as a float in (0, 1) (or [0, 1]), else raise ``ValueError``."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    x = real_scalar(value, name)
     ok = 0 < x < 1 if open_interval else 0 <= x <= 1
     if not ok:
         interval = "(0, 1)" if open_interval else "[0, 1]"
@@ -33,17 +61,51 @@ def probability(value: Any, name: str, *, open_interval: bool = True) -> float:
 
 
 def positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int >= ``minimum``, else raise."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+    """Return ``value`` as an int >= ``minimum``, else raise (floats are refused, never truncated)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
+def real_array(x: Any, name: str) -> np.ndarray:
+    """``x`` as a float64 array of any shape; ``TypeError`` for None, complex, bool, text or objects
+    that are not numbers, ``ValueError`` for ragged nesting.  NaN and inf pass (callers decide)."""
+    if x is None:
+        raise TypeError(f"{name} must be real numbers, got None")
+    try:
+        a = np.asarray(x)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be a rectangular array of real numbers (ragged input)"
+        ) from None
+    kind = a.dtype.kind
+    if kind in "iuf":
+        return a.astype(np.float64, copy=False)
+    if kind == "c":
+        raise TypeError(f"{name} must be real numbers, got complex values (dtype {a.dtype})")
+    if kind == "O":
+        for v in a.flat:
+            if v is None or isinstance(v, bool | np.bool_ | str | bytes):
+                raise TypeError(f"{name} must be real numbers, got an entry {_describe(v)}")
+            if isinstance(v, complex | np.complexfloating):
+                raise TypeError(f"{name} must be real numbers, got complex entry {v!r}")
+        try:
+            return a.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be real numbers, got {_describe(x)}") from None
+    raise TypeError(f"{name} must be real numbers, got dtype {a.dtype} ({_describe(x)})")
+
+
 def finite_matrix(W: Any, name: str = "W") -> np.ndarray:
     """Return ``W`` as a 2-D floating array with at least one entry, all finite."""
-    A = np.asarray(W)
+    if W is None:
+        raise TypeError(f"{name} must be a 2-D array of real numbers, got None")
+    try:
+        A = np.asarray(W)
+    except ValueError:
+        raise ValueError(f"{name} must be a rectangular 2-D matrix (ragged input)") from None
     if A.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix, got an array of shape {A.shape}")
     if A.size == 0:
@@ -60,7 +122,7 @@ def finite_matrix(W: Any, name: str = "W") -> np.ndarray:
 
 def finite_vector(x: Any, name: str, *, min_length: int = 1) -> np.ndarray:
     """Return ``x`` as a 1-D float64 array of finite values with at least ``min_length`` entries."""
-    v = np.asarray(x, dtype=np.float64)
+    v = real_array(x, name)
     if v.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {v.shape}")
     if v.size < min_length:
@@ -70,10 +132,33 @@ def finite_vector(x: Any, name: str, *, min_length: int = 1) -> np.ndarray:
     return v
 
 
+def choice(value: Any, name: str, options: tuple) -> Any:
+    """``value`` if it is one of ``options`` (compared without hashing, so arrays fail cleanly)."""
+    for opt in options:
+        if isinstance(opt, str) and isinstance(value, str) and value == opt:
+            return opt
+        if not isinstance(opt, str) and value is opt:
+            return opt
+    raise ValueError(f"{name} must be one of {options}, got {_describe(value)}")
+
+
+def size_argument(size: Any, name: str = "size") -> int | tuple[int, ...] | None:
+    """A sample ``size``: None, an int >= 0 or a tuple of them (floats refused, never truncated)."""
+    if size is None:
+        return None
+    if isinstance(size, tuple | list):
+        return tuple(positive_int(s, f"{name}[{i}]", minimum=0) for i, s in enumerate(size))
+    return positive_int(size, name, minimum=0)
+
+
 def rng(seed: Any) -> np.random.Generator:
     """A ``numpy.random.Generator`` from an int seed, a Generator, or None (fresh entropy)."""
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, bool | np.bool_):
+        raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {seed!r}")
     if seed is None or isinstance(seed, int | np.integer | np.random.SeedSequence):
+        if isinstance(seed, int | np.integer) and seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed!r}")
         return np.random.default_rng(seed)
     raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {seed!r}")

@@ -68,7 +68,14 @@ import scipy.linalg
 from numpy.typing import ArrayLike
 from scipy.sparse.linalg import svds
 
-from rmtheory._validation import finite_matrix, positive_finite, positive_int
+from rmtheory._validation import (
+    choice,
+    finite_matrix,
+    nonnegative_finite,
+    positive_finite,
+    positive_int,
+    real_array,
+)
 from rmtheory._validation import rng as _rng
 from rmtheory.bema import BEMA
 from rmtheory.lowrank import svd
@@ -131,9 +138,7 @@ def truncate_below(W: ArrayLike, threshold: float) -> Truncation:
     (2, 0.5)
     """
     A = np.asarray(finite_matrix(W, "W"), dtype=np.float64)
-    tau = float(threshold)
-    if not math.isfinite(tau):
-        raise ValueError(f"threshold must be finite, got {threshold!r}")
+    tau = nonnegative_finite(threshold, "threshold")
     U, s, Vt = svd(A)
     keep = s >= tau
     k = int(np.count_nonzero(keep))
@@ -156,6 +161,9 @@ def _unit_block_norm(t: np.ndarray, c: float) -> np.ndarray:
     :math:`F\mp2|\det|=(s-\sigma)^2+4\sigma s\sin^2\frac{A\mp B}2`.  The complements of the
     BGN overlaps (:func:`rmtheory.spiked.singular_vector_overlaps`) are evaluated directly.
     """
+    # beyond 1e50 every correction is O(1e-50) relative: the value there is the limit, and t**4
+    # (which overflows near 1e77) never forms
+    t = np.minimum(t, 1e50)
     t2 = t * t
     root = np.sqrt((1.0 + t2) * (c + t2))
     s = root / t
@@ -173,7 +181,7 @@ def _unit_block_norm(t: np.ndarray, c: float) -> np.ndarray:
 
 
 def _spikes(sigma: ArrayLike, name: str) -> np.ndarray:
-    a = np.asarray(sigma, dtype=np.float64)
+    a = real_array(sigma, name)
     if a.ndim > 1:
         raise ValueError(f"{name} must be a scalar or 1-D, got shape {a.shape}")
     if a.size == 0:
@@ -184,10 +192,7 @@ def _spikes(sigma: ArrayLike, name: str) -> np.ndarray:
 
 
 def _eps(eps: Any) -> float:
-    e = float(eps)
-    if not math.isfinite(e) or e < 0:
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
-    return e
+    return nonnegative_finite(eps, "eps")
 
 
 def spike_block_norm(
@@ -223,7 +228,8 @@ def spike_block_norm(
     cut = math.sqrt(gg) * (1.0 + math.sqrt(ratio)) + _eps(eps)
     kept = rho > cut
     out = sig.copy()
-    t = sig[kept] / math.sqrt(gg)
+    with np.errstate(over="ignore"):  # inf is clipped to the limit in _unit_block_norm
+        t = sig[kept] / math.sqrt(gg)
     out[kept] = math.sqrt(gg) * _unit_block_norm(t, float(ratio))
     return out[()] if out.ndim == 0 else out
 
@@ -275,9 +281,13 @@ def wigner_spike_block_norm(
     tk = th[kept]
     # symmetric block, trace lam - theta = s^2/theta, det = -theta*lam*(1 - a^2) with
     # 1 - a^2 = s^2/theta^2 (BGN 2011): eigenvalues of opposite sign, the norm is the larger one
-    half_trace = 0.5 * sg * sg / tk
     out = th.copy()
-    out[kept] = half_trace + np.sqrt(half_trace**2 + sg * sg * (1.0 + (sg / tk) ** 2))
+    if 1e-100 < sg < 1e100:
+        half_trace = 0.5 * sg * sg / tk
+        out[kept] = half_trace + np.sqrt(half_trace**2 + sg * sg * (1.0 + (sg / tk) ** 2))
+    else:  # the same over sg (sg^2 would over- or underflow); r = sg / theta < 1 when kept
+        r = sg / tk
+        out[kept] = sg * (0.5 * r + np.sqrt(0.25 * r * r + 1.0 + r * r))
     return out[()] if out.ndim == 0 else out
 
 
@@ -320,13 +330,14 @@ def theta_from_weights(
     """
     A = finite_matrix(W, "W")
     v = positive_finite(noise_var, "noise_var")
-    tau = float(threshold)
-    if not math.isfinite(tau):
-        raise ValueError(f"threshold must be finite, got {threshold!r}")
+    tau = nonnegative_finite(threshold, "threshold")
     p, q = min(A.shape), max(A.shape)
     c = p / q
     root = math.sqrt(q)
-    noise_edge = math.sqrt(q * v) * (1.0 + math.sqrt(c)) if edge is None else float(edge)
+    if edge is None:
+        noise_edge = root * math.sqrt(v) * (1.0 + math.sqrt(c))
+    else:
+        noise_edge = nonnegative_finite(edge, "edge")
     s = scipy.linalg.svdvals(np.asarray(A, dtype=np.float64), check_finite=False)
     out = s[s > noise_edge]
     if out.size == 0:
@@ -334,7 +345,9 @@ def theta_from_weights(
     t = np.atleast_1d(np.asarray(theta_from_outlier(out / root, c, v), dtype=np.float64))
     sd = math.sqrt(v)
     # the block of a kept spike uses the BGN limits at the estimated strength
-    norms = np.where(out >= tau, sd * _unit_block_norm(np.maximum(t / sd, c**0.25), c), t)
+    with np.errstate(over="ignore"):  # t / sd = inf is clipped to the limit in _unit_block_norm
+        ratio_t = np.maximum(t / sd, c**0.25)
+    norms = np.where(out >= tau, sd * _unit_block_norm(ratio_t, c), t)
     return float(root * np.max(norms))
 
 
@@ -355,6 +368,8 @@ def approximation_error(W: ArrayLike, S: ArrayLike, threshold: float) -> float:
     if A.shape != B.shape:
         raise ValueError(f"W and S must have the same shape, got {A.shape} and {B.shape}")
     D = truncate_below(A, threshold).matrix - np.asarray(B, dtype=np.float64)
+    if not np.all(np.isfinite(D)):
+        raise ValueError("W' - S overflows float64: W and S are too large for their difference")
     return float(scipy.linalg.svdvals(D, check_finite=False)[0])
 
 
@@ -430,8 +445,11 @@ def theta_empirical(
         raise ValueError(f"need rank(S) = {r} < min(n, m) = {min(n, m)}")
     gg = positive_finite(g, "g")
     e = _eps(eps)
-    if vectors not in ("random", "diagonal"):
-        raise ValueError(f"vectors must be 'random' or 'diagonal', got {vectors!r}")
+    choice(vectors, "vectors", ("random", "diagonal"))
+    if not isinstance(threshold, str):
+        threshold = nonnegative_finite(threshold, "threshold")
+    else:
+        choice(threshold, "threshold", ("mp", "bema"))
     gen = _rng(seed)
     q = max(n, m)
     U = _orthonormal(n, r, gen, vectors)
@@ -446,9 +464,7 @@ def theta_empirical(
         else:
             raise ValueError(f"threshold must be 'mp', 'bema' or a number, got {threshold!r}")
     else:
-        base = float(threshold)
-        if not math.isfinite(base):
-            raise ValueError(f"threshold must be finite, got {threshold!r}")
+        base = threshold
     Uk, sk, Vtk = _top_triplets(W, base + e, r + 4, gen)
     return _lowrank_difference_norm(
         np.hstack([Uk, U]), np.hstack([Vtk.T, V]), np.concatenate([sk, -sig])
@@ -483,8 +499,7 @@ def wigner_theta_empirical(
         raise ValueError(f"need rank = {th.size} < n = {n}")
     sg = positive_finite(sigma, "sigma")
     e = _eps(eps)
-    if vectors not in ("random", "diagonal"):
-        raise ValueError(f"vectors must be 'random' or 'diagonal', got {vectors!r}")
+    choice(vectors, "vectors", ("random", "diagonal"))
     gen = _rng(seed)
     U = _orthonormal(n, th.size, gen, vectors)
     G = gen.standard_normal((n, n))
@@ -545,7 +560,11 @@ def theta_convergence(
     >>> res.theta.shape
     (2, 2)
     """
-    Ns = np.asarray([positive_int(int(s), "sizes") for s in np.atleast_1d(sizes)])
+    if sizes is None or isinstance(sizes, str):
+        raise TypeError(f"sizes must be a sequence of matrix sizes, got {sizes!r}")
+    Ns = np.asarray(
+        [positive_int(s, f"sizes[{i}]") for i, s in enumerate(np.atleast_1d(np.asarray(sizes)))]
+    )
     if Ns.size < 2:
         raise ValueError("sizes must hold at least two matrix sizes to fit a rate")
     reps = positive_int(n_seeds, "n_seeds")

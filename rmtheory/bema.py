@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rmtheory._validation import finite_vector, positive_int, probability
+from rmtheory._validation import finite_matrix, finite_vector, positive_int, probability
 from rmtheory.marchenko_pastur import MarchenkoPastur
 from rmtheory.spectrum import esd, spectral_convention
 from rmtheory.tracy_widom import TracyWidom, paper_code_edge_scaling, wishart_edge_scaling
@@ -61,7 +61,43 @@ def _check_variant(variant: Any) -> str:
 
 #: Eigenvalues below this fraction of the largest are numerical zeros (a truncated or factorised
 #: layer, W2 @ W1 of rank k, has p - k of them; float32 factors leave them near 1e-12 * lambda_max).
+#: Used for eigenvalues of unknown precision (1-D input) and for float32 matrices.
 ZERO_TOL = 1e-10
+#: The same for a matrix that carries float64 precision: its SVD leaves the zeros of a rank-deficient
+#: matrix near (1e-16 p)**2 * lambda_max, so a genuine bulk up to 1e10 times below a spike (in singular
+#: value) is still a bulk, not "zeros".
+ZERO_TOL_FLOAT64 = 1e-20
+#: Below this beta the TW quantile is taken as ``isf(beta)``: ``ppf(1 - beta)`` loses the digits of
+#: beta that ``1 - beta`` rounds away (and is ``inf`` once ``1 - beta`` rounds to 1, beta < 1.1e-16).
+_ISF_BELOW = 0.01
+
+
+def _zero_tolerance(A: np.ndarray) -> float:
+    """ZERO_TOL_FLOAT64 for a float64 matrix with float64 content, else ZERO_TOL.
+
+    A float64 array whose entries are all exactly float32 numbers (an upcast float32 layer, whose
+    truncation left float32-sized zeros) is treated as float32.
+    """
+    if A.dtype != np.float64:
+        return ZERO_TOL
+    with np.errstate(over="ignore"):
+        as32 = A.astype(np.float32)
+    return ZERO_TOL if np.array_equal(as32, A) else ZERO_TOL_FLOAT64
+
+
+def _range_shift(ev: np.ndarray) -> int:
+    """An even exponent bringing the largest eigenvalue near 1, or 0 inside [2**-600, 2**600]."""
+    top = float(np.max(ev)) if ev.size else 0.0
+    if not top > 0:
+        return 0
+    e = math.frexp(top)[1]
+    return 2 * (e // 2) if abs(e) > 600 else 0
+
+
+def _tw_quantile(beta: float) -> float:
+    """The TW1 (1 - beta) quantile, from the upper tail where beta is small."""
+    tw = TracyWidom(1)
+    return float(tw.isf(beta) if beta < _ISF_BELOW else tw.ppf(1.0 - beta))
 
 
 def _window(p: int, alpha: float, n_censored: int = 0) -> np.ndarray:
@@ -70,11 +106,11 @@ def _window(p: int, alpha: float, n_censored: int = 0) -> np.ndarray:
     return np.arange(max(int(alpha * p), n_censored), int((1 - alpha) * p))
 
 
-def count_zeros(eigenvalues: np.ndarray) -> int:
-    """How many eigenvalues are numerical zeros (<= ZERO_TOL * the largest): a rank-deficient matrix."""
+def count_zeros(eigenvalues: np.ndarray, tol: float = ZERO_TOL) -> int:
+    """How many eigenvalues are numerical zeros (<= ``tol`` * the largest): a rank-deficient matrix."""
     ev = np.asarray(eigenvalues, dtype=np.float64)
     top = float(np.max(ev)) if ev.size else 0.0
-    return int(np.count_nonzero(ev <= ZERO_TOL * top)) if top > 0 else int(ev.size)
+    return int(np.count_nonzero(ev <= tol * top)) if top > 0 else int(ev.size)
 
 
 def mp_goodness_of_fit(
@@ -119,7 +155,7 @@ def mp_goodness_of_fit(
     variant = _check_variant(variant)
     law = MarchenkoPastur(ratio, sigma2)
     p = ev.size
-    idx = _window(p, alpha, int(n_censored))
+    idx = _window(p, alpha, positive_int(n_censored, "n_censored", minimum=0))
     if idx.size == 0:
         raise ValueError(f"the window of {p} eigenvalues at alpha={alpha} is empty")
     x = ev[idx]
@@ -228,9 +264,16 @@ class BEMA:
         self
         """
         alpha, beta, variant = self._check_params()
+        if X is None:
+            raise TypeError("X must be a 2-D matrix or 1-D eigenvalues, got None")
         arr = np.asarray(X)
+        zero_tol = ZERO_TOL
         if arr.ndim == 2:
-            ev = esd(arr, method="gram")  # float64: exact zeros stay distinguishable
+            arr = finite_matrix(arr, "X")
+            # float64 throughout (float32 input too); the SVD takes over where the Gram cannot
+            # resolve the spectrum, so exact zeros stay distinguishable from a bulk under a spike
+            ev = esd(arr, method="gram")
+            zero_tol = _zero_tolerance(arr)
             conv = spectral_convention(arr.shape)
             p, q_dim, fan = conv.p, conv.q, conv.fan_in
             if variant == "paper_code":
@@ -250,7 +293,7 @@ class BEMA:
         if variant == "paper_code":
             censored = 0
         elif n_censored is None:
-            censored = count_zeros(ev)
+            censored = count_zeros(ev, zero_tol)
         else:
             censored = positive_int(n_censored, "n_censored", minimum=0)
         idx = _window(p, alpha, censored)
@@ -263,32 +306,53 @@ class BEMA:
                 if censored > int(alpha * p)
                 else ""
             )
+            if why and n_censored is None and arr.ndim == 1:
+                why += (
+                    f" (eigenvalues <= {zero_tol:g} x the largest are taken as the zeros of a "
+                    "truncated matrix; if they are a genuine bulk under spikes that large, pass "
+                    "n_censored=0 or fit the float64 matrix itself)"
+                )
             raise ValueError(
                 f"BEMA needs at least {minimum} bulk eigenvalues but the central window "
-                f"(alpha={alpha}) of {p} eigenvalues holds {idx.size}{why}; the matrix is too small "
-                "(or too rank-deficient) for an MP fit"
+                f"(alpha={alpha}) of the {p} eigenvalues of X holds {idx.size}{why}; the matrix is "
+                "too small (or too rank-deficient) for an MP fit"
             )
         ratio = p / q_dim
+        # BEMA is exactly scale-equivariant: eigenvalues near the ends of the float range are fitted
+        # in units 2**shift (exact) so that sigma2 * (edge + TW margin) and q * lambda_+ never
+        # overflow on the way; the results are scaled back (an unrepresentable one is refused)
+        shift = _range_shift(ev)
+        evs = np.ldexp(ev, -shift) if shift else ev
         unit = MarchenkoPastur(ratio)
         levels = idx / p if variant == "paper_code" else (idx + 0.5) / p
         quant = unit.ppf(levels)
-        sigma2 = float(np.dot(quant, ev[idx]) / np.dot(quant, quant))
+        sigma2 = float(np.dot(quant, evs[idx]) / np.dot(quant, quant))
         if not sigma2 > 0:
             raise ValueError(
                 "the central eigenvalues are all zero: BEMA cannot fit a noise level to a matrix "
                 "whose bulk is exactly rank-deficient"
             )
-        t = float(TracyWidom(1).ppf(1.0 - beta))
+        t = _tw_quantile(beta)
         scaling = paper_code_edge_scaling if variant == "paper_code" else wishart_edge_scaling
         center, scale = scaling(q_dim, p, sigma2)
-        self.sigma2_ = sigma2
-        self.tw_quantile_ = t
-        self.lambda_plus_mp_ = sigma2 * (1 + math.sqrt(ratio)) ** 2
-        self.lambda_plus_ = float(center + scale * t)
+        lambda_plus = float(center + scale * t)
         back = fan if variant == "paper_code" else q_dim
-        self.singular_value_threshold_ = math.sqrt(back * self.lambda_plus_)
-        self.n_spikes_ = int(np.count_nonzero(ev > self.lambda_plus_))
-        self.gof_ = mp_goodness_of_fit(ev, sigma2, ratio, alpha, variant, censored)
+        with np.errstate(over="ignore"):
+            self.sigma2_ = math.ldexp(sigma2, shift)
+            self.lambda_plus_mp_ = math.ldexp(sigma2 * (1 + math.sqrt(ratio)) ** 2, shift)
+            self.lambda_plus_ = math.ldexp(lambda_plus, shift)
+            self.singular_value_threshold_ = math.ldexp(math.sqrt(back * lambda_plus), shift // 2)
+        if not all(
+            math.isfinite(v)
+            for v in (self.sigma2_, self.lambda_plus_, self.singular_value_threshold_)
+        ):
+            raise ValueError(
+                "the fitted edge of X overflows float64 (largest eigenvalue "
+                f"{float(np.max(ev)):.3g}); scale the matrix down: BEMA is scale-equivariant"
+            )
+        self.tw_quantile_ = t
+        self.n_spikes_ = int(np.count_nonzero(evs > lambda_plus))
+        self.gof_ = mp_goodness_of_fit(evs, sigma2, ratio, alpha, variant, censored)
         self.n_censored_ = censored
         self.window_size_ = int(idx.size)
         self.ratio_ = ratio

@@ -53,7 +53,14 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import ArrayLike
 
-from rmtheory._validation import finite_matrix, positive_finite
+from rmtheory._validation import (
+    choice,
+    finite_matrix,
+    nonnegative_finite,
+    positive_finite,
+    probability,
+    real_array,
+)
 from rmtheory.approximation import theta_from_weights, truncate_below
 from rmtheory.bema import BEMA
 
@@ -122,7 +129,7 @@ def classification_confidence(logits: ArrayLike, labels: ArrayLike) -> np.ndarra
     >>> classification_confidence([[2.0, 0.5, 1.0], [0.0, 3.0, 1.0]], [0, 2])
     array([ 1., -2.])
     """
-    Z = np.asarray(logits, dtype=np.float64)
+    Z = real_array(logits, "logits")
     if Z.ndim != 2 or Z.shape[1] < 2:
         raise ValueError(f"logits must have shape (n, K) with K >= 2 classes, got {Z.shape}")
     if not np.all(np.isfinite(Z)):
@@ -136,7 +143,7 @@ def classification_confidence(logits: ArrayLike, labels: ArrayLike) -> np.ndarra
 
 
 def _delta(delta: ArrayLike) -> np.ndarray:
-    d = np.asarray(delta, dtype=np.float64)
+    d = real_array(delta, "delta")
     if d.ndim != 1 or d.size == 0:
         raise ValueError(f"delta must be a non-empty 1-D array of confidences, got shape {d.shape}")
     if np.any(np.isnan(d)):
@@ -172,7 +179,7 @@ def good_set(delta: ArrayLike, h: ArrayLike) -> np.ndarray:
     array([False, False,  True])
     """
     d = _delta(delta)
-    hh = np.asarray(h, dtype=np.float64)
+    hh = real_array(h, "h")
     if hh.ndim not in (0, 1) or (hh.ndim == 1 and hh.shape != d.shape):
         raise ValueError(f"h must be a number or have the shape of delta {d.shape}, got {hh.shape}")
     if np.any(np.isnan(hh)) or np.any(hh < 0):
@@ -198,8 +205,10 @@ def good_set_accuracy_bound(delta: ArrayLike, h: ArrayLike) -> float:
 def _network(
     weights: Sequence[ArrayLike], biases: Sequence[ArrayLike | None] | None
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    if isinstance(weights, np.ndarray) or len(weights) == 0:
-        raise TypeError("weights must be a non-empty list of 2-D (out, in) matrices")
+    if not isinstance(weights, Sequence) or isinstance(weights, str) or len(weights) == 0:
+        raise TypeError(
+            f"weights must be a non-empty list of 2-D (out, in) matrices, got {type(weights).__name__}"
+        )
     Ws = [
         np.asarray(finite_matrix(W, f"weights[{j}]"), dtype=np.float64)
         for j, W in enumerate(weights)
@@ -213,11 +222,16 @@ def _network(
     if biases is None:
         bs = [np.zeros(W.shape[0]) for W in Ws]
     else:
+        if not isinstance(biases, Sequence) or isinstance(biases, str):
+            raise TypeError(
+                f"biases must be None or a list with one vector (or None) per layer, "
+                f"got {type(biases).__name__}"
+            )
         if len(biases) != len(Ws):
             raise ValueError(f"biases must have one entry per layer ({len(Ws)}), got {len(biases)}")
         bs = []
         for j, (W, b) in enumerate(zip(Ws, biases, strict=True)):
-            v = np.zeros(W.shape[0]) if b is None else np.asarray(b, dtype=np.float64)
+            v = np.zeros(W.shape[0]) if b is None else real_array(b, f"biases[{j}]")
             if v.shape != (W.shape[0],):
                 raise ValueError(f"biases[{j}] must have shape ({W.shape[0]},), got {v.shape}")
             if not np.all(np.isfinite(v)):
@@ -227,7 +241,7 @@ def _network(
 
 
 def _inputs(x: ArrayLike, n_in: int) -> tuple[np.ndarray, bool]:
-    X = np.asarray(x, dtype=np.float64)
+    X = real_array(x, "x")
     single = X.ndim == 1
     if single:
         X = X[None, :]
@@ -239,9 +253,7 @@ def _inputs(x: ArrayLike, n_in: int) -> tuple[np.ndarray, bool]:
 
 
 def _activation(name: Any, arg: str) -> Any:
-    if name not in _ACTIVATIONS:
-        raise ValueError(f"{arg} must be one of {tuple(_ACTIVATIONS)}, got {name!r}")
-    return _ACTIVATIONS[name]
+    return _ACTIVATIONS[choice(name, arg, tuple(_ACTIVATIONS))]
 
 
 def _layer_index(layer: Any, L: int) -> int:
@@ -394,16 +406,13 @@ def lemma51_bound(
     X, single = _inputs(x, Ws[0].shape[1])
     act = _activation(activation, "activation")
     _activation(final_activation, "final_activation")
-    C = {"sqrt2": math.sqrt(2.0), "2": 2.0}.get(constant)
-    if C is None:
-        raise ValueError(f"constant must be 'sqrt2' or '2', got {constant!r}")
-    if scale == "eps":
+    C = {"sqrt2": math.sqrt(2.0), "2": 2.0}[choice(constant, "constant", ("sqrt2", "2"))]
+    choice(form, "form", ("eq17", "eq18"))
+    if choice(scale, "scale", ("eps", "dropped")) == "eps":
         factor = e
-    elif scale == "dropped":
+    else:
         # the same decomposition as the pruning itself, so "dropped" means the same values
         factor = truncate_below(Ws[k], e).largest_dropped
-    else:
-        raise ValueError(f"scale must be 'eps' or 'dropped', got {scale!r}")
     after = math.prod(_spectral_norm(W) for W in Ws[k + 1 :])
     if form == "eq17":
         norm_y = np.linalg.norm(_forward(Ws, bs, X, act, act, 0, k), axis=1)
@@ -547,9 +556,7 @@ def lemma53_shift(
         weights, biases, layer, x, noise_var, activation
     )
     n = Ws[k].shape[0]
-    p = (2.0 * n) ** -3 if failure_prob is None else float(failure_prob)
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"failure_prob must lie in (0, 1), got {failure_prob!r}")
+    p = (2.0 * n) ** -3 if failure_prob is None else probability(failure_prob, "failure_prob")
     return _out(2.0 * inf_norms * norm_y * math.sqrt(2.0 * v * math.log(2.0 * n / p)), single)
 
 
@@ -577,9 +584,7 @@ def theorem54_shift(
     :func:`~rmtheory.approximation.theta_from_weights` (estimated) or
     :func:`~rmtheory.approximation.approximation_error` (measured).
     """
-    th = float(theta)
-    if not math.isfinite(th) or th < 0:
-        raise ValueError(f"theta must be a finite number >= 0, got {theta!r}")
+    th = nonnegative_finite(theta, "theta")
     shift = lemma53_shift(
         weights,
         layer,
@@ -692,9 +697,13 @@ def theorem57_bound(
     k = _layer_index(layer, len(Ws))
     X, _ = _inputs(x, Ws[0].shape[1])
     y = np.atleast_1d(np.asarray(labels))
-    e = float(eps)
-    if not math.isfinite(e) or e < 0:
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+    e = nonnegative_finite(eps, "eps")
+    if bema is not None and not isinstance(bema, BEMA):
+        raise TypeError(f"bema must be a BEMA estimator or None, got {type(bema).__name__}")
+    if theta is not None:
+        theta = nonnegative_finite(theta, "theta")
+    if failure_prob is not None:
+        failure_prob = probability(failure_prob, "failure_prob")
     if threshold is None or noise_var is None:
         fitted = (bema if bema is not None else BEMA()).fit(Ws[k])
         threshold = fitted.singular_value_threshold_ if threshold is None else threshold
@@ -702,7 +711,7 @@ def theorem57_bound(
     v = positive_finite(noise_var, "noise_var")
     cut = positive_finite(threshold, "threshold") + e
     trunc = truncate_below(Ws[k], cut)
-    th = theta_from_weights(Ws[k], v, cut) if theta is None else float(theta)
+    th = theta_from_weights(Ws[k], v, cut) if theta is None else theta
     shift = theorem54_shift(
         Ws, k, X, th, biases=bs, noise_var=v, failure_prob=failure_prob, activation=activation
     )

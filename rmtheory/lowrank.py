@@ -85,6 +85,8 @@ def recombine(W1: ArrayLike, W2: ArrayLike) -> np.ndarray:
 
 def conv_to_matrix(kernel: ArrayLike) -> np.ndarray:
     """Reshape a conv kernel ``(out, in, kh, kw)`` to the matrix ``(out, in * kh * kw)`` (a view)."""
+    if kernel is None:
+        raise TypeError("kernel must be a 4-D array (out, in, kh, kw), got None")
     K = np.asarray(kernel)
     if K.ndim != 4:
         raise ValueError(f"kernel must be 4-D (out, in, kh, kw), got shape {K.shape}")
@@ -93,10 +95,14 @@ def conv_to_matrix(kernel: ArrayLike) -> np.ndarray:
 
 def matrix_to_conv(M: ArrayLike, kernel_shape: tuple[int, int, int, int]) -> np.ndarray:
     """Inverse of :func:`conv_to_matrix`; ``M`` may have fewer rows (a first factor ``W1``)."""
-    A = np.asarray(M)
+    if not isinstance(kernel_shape, tuple | list | np.ndarray) or np.ndim(kernel_shape) != 1:
+        raise TypeError(
+            f"kernel_shape must be a tuple (out, in, kh, kw) of ints, got {kernel_shape!r}"
+        )
     if len(kernel_shape) != 4:
         raise ValueError(f"kernel_shape must be (out, in, kh, kw), got {kernel_shape!r}")
-    _, cin, kh, kw = kernel_shape
+    _, cin, kh, kw = (positive_int(v, f"kernel_shape[{i}]") for i, v in enumerate(kernel_shape))
+    A = finite_matrix(M, "M")
     if A.ndim != 2 or A.shape[1] != cin * kh * kw:
         raise ValueError(
             f"M must have shape (rows, {cin * kh * kw}) for kernel_shape {kernel_shape}, got {A.shape}"

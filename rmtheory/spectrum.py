@@ -33,9 +33,43 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import ArrayLike
 
-from rmtheory._validation import finite_matrix, positive_finite, positive_int
+from rmtheory._validation import finite_matrix, positive_finite, positive_int, real_array
 
 __all__ = ["SpectralConvention", "spectral_convention", "esd", "singular_values"]
+
+_TINY = float(np.finfo(np.float64).tiny)
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def _squares_over(singular_values: ArrayLike, divisor: int) -> np.ndarray:
+    """``s**2 / divisor``, refusing a result that float64 cannot hold.
+
+    Overflow (``s`` above ~1e154) and underflow of a meaningful value (one above the numerical-rank
+    floor ``p * eps * s_max``, squared below the smallest normal float) raise ``ValueError`` instead
+    of returning ``inf`` or ``0``: the spectrum of ``c * W`` is ``c**2`` times that of ``W`` and the
+    MP fit is scale-equivariant, so rescaling the matrix is always possible.
+    """
+    s = real_array(singular_values, "singular_values")
+    if not np.all(np.isfinite(s)) or np.any(s < 0):
+        raise ValueError("singular_values must be finite and >= 0")
+    if s.size == 0:
+        return s * s / divisor
+    top = float(np.max(s))
+    with np.errstate(over="ignore", under="ignore"):
+        # s (s / q) where s * s alone would overflow although s**2 / q fits
+        ev = s * s / divisor if top < 1e150 else s * (s / divisor)
+    if not np.all(np.isfinite(ev)):
+        raise ValueError(
+            f"the eigenvalues s**2 / {divisor} overflow float64 (largest singular value {top:.3g}); "
+            "scale the matrix down: the MP fit is scale-equivariant"
+        )
+    meaningful = s > top * max(s.size, 1) * 8.0 * _EPS
+    if np.any(meaningful & (ev < _TINY)):
+        raise ValueError(
+            f"the eigenvalues s**2 / {divisor} underflow float64 (largest singular value "
+            f"{top:.3g}); scale the matrix up: the MP fit is scale-equivariant"
+        )
+    return ev
 
 
 @dataclass(frozen=True)
@@ -61,22 +95,32 @@ class SpectralConvention:
     fan_in: int
 
     def eigenvalues(self, singular_values: ArrayLike) -> np.ndarray:
-        """Map singular values to the eigenvalues compared with MP: ``s**2 / q``."""
-        s = np.asarray(singular_values, dtype=np.float64)
-        return s * s / self.q
+        """Map singular values to the eigenvalues compared with MP: ``s**2 / q``.
+
+        Raises ``ValueError`` where float64 cannot hold them (``s`` beyond ~1e154, or a
+        meaningful ``s`` below ~1e-154) rather than returning ``inf`` or ``0``.
+        """
+        return _squares_over(singular_values, self.q)
 
     def singular_value(self, eigenvalue: float) -> float:
         """Map an eigenvalue threshold back to singular values: ``sqrt(q * eigenvalue)``."""
-        return math.sqrt(self.q * positive_finite(eigenvalue, "eigenvalue"))
+        return _sqrt_product(self.q, positive_finite(eigenvalue, "eigenvalue"))
 
     def paper_eigenvalues(self, singular_values: ArrayLike) -> np.ndarray:
         """The authors' eigenvalues ``s**2 / fan_in`` (for comparisons with their code only)."""
-        s = np.asarray(singular_values, dtype=np.float64)
-        return s * s / self.fan_in
+        return _squares_over(singular_values, self.fan_in)
 
     def paper_singular_value(self, eigenvalue: float) -> float:
         """The authors' back-map ``sqrt(fan_in * eigenvalue)``."""
-        return math.sqrt(self.fan_in * positive_finite(eigenvalue, "eigenvalue"))
+        return _sqrt_product(self.fan_in, positive_finite(eigenvalue, "eigenvalue"))
+
+
+def _sqrt_product(n: int, x: float) -> float:
+    # sqrt(n * x) without overflow (or underflow) of the product; the plain form where it is safe.
+    y = n * x
+    if _TINY < y < math.inf:
+        return math.sqrt(y)
+    return math.sqrt(n) * math.sqrt(x)
 
 
 def spectral_convention(shape: tuple[int, int]) -> SpectralConvention:
@@ -88,10 +132,12 @@ def spectral_convention(shape: tuple[int, int]) -> SpectralConvention:
     >>> c.p, c.q, round(c.ratio, 3)
     (784, 1000, 0.784)
     """
+    if not isinstance(shape, tuple | list | np.ndarray) or np.ndim(shape) != 1:
+        raise TypeError(f"shape must be a pair (n, m) of integers, got {shape!r}")
     if len(shape) != 2:
         raise ValueError(f"shape must be (n, m) for a 2-D matrix, got {shape!r}")
-    n = positive_int(int(shape[0]), "shape[0]")
-    m = positive_int(int(shape[1]), "shape[1]")
+    n = positive_int(shape[0], "shape[0]")
+    m = positive_int(shape[1], "shape[1]")
     p, q = min(n, m), max(n, m)
     return SpectralConvention(shape=(n, m), p=p, q=q, ratio=p / q, fan_in=m)
 
@@ -102,12 +148,51 @@ def spectral_convention(shape: tuple[int, int]) -> SpectralConvention:
 FLOAT32_SPREAD_LIMIT = 50.0
 
 
-def _gram_eigenvalues(A: np.ndarray, dtype) -> np.ndarray:
+#: Entries of magnitude outside [2**-_SAFE_EXP, 2**_SAFE_EXP] are rescaled by an exact power of two
+#: before the Gram matrix is formed (its entries are squares: they would overflow or underflow).
+_SAFE_EXP = {np.dtype(np.float64): 300, np.dtype(np.float32): 40}
+#: The float64 Gram resolves eigenvalues to ~p * eps * lambda_max in absolute terms.  Below
+#: _NOISE_FLOOR times that, an eigenvalue is unresolved (a numerical zero or a bulk swamped by a
+#: huge spike); below _BULK_FLOOR times it, one at the 10% quantile has lost more than ~1e-6 of
+#: relative accuracy.  Either sends the matrix to the SVD, whose error is ~eps * s_max on the values.
+_NOISE_FLOOR = 64.0
+_BULK_FLOOR = 1e6
+
+
+def _power_of_two_scale(A: np.ndarray, dtype) -> int:
+    """The exponent ``e`` with ``max|A| * 2**-e`` in [0.5, 1), or 0 where no rescaling is needed."""
+    amax = float(np.max(np.abs(A)))
+    if amax == 0.0:
+        return 0
+    e = math.frexp(amax)[1]
+    return e if abs(e) > _SAFE_EXP[np.dtype(dtype)] else 0
+
+
+def _gram_eigenvalues(A: np.ndarray, dtype, exponent: int = 0) -> np.ndarray:
+    """Eigenvalues (ascending, >= 0) of the smaller Gram of ``A * 2**-exponent``, in that scale."""
     B = np.asarray(A, dtype=dtype)
+    if exponent:
+        B = np.ldexp(B, -exponent).astype(dtype, copy=False)  # exact: a power of two
     if B.shape[0] > B.shape[1]:
         B = B.T
     ev = scipy.linalg.eigvalsh(B @ B.T, check_finite=False, driver="evd")
     return np.clip(ev.astype(np.float64), 0.0, None)
+
+
+def _gram_is_resolved(ev: np.ndarray) -> bool:
+    """Whether float64 Gram eigenvalues (ascending) carry the accuracy the MP comparison needs."""
+    top = ev[-1]
+    if not top > 0:
+        return True  # the zero matrix: exact
+    floor = ev.size * _EPS * top
+    return bool(ev[0] > _NOISE_FLOOR * floor and ev[ev.size // 10] > _BULK_FLOOR * floor)
+
+
+def _svd_values(A: np.ndarray) -> np.ndarray:
+    # gesdd scales internally; float64 so that float32 input keeps its full precision
+    return np.asarray(
+        scipy.linalg.svdvals(np.asarray(A, dtype=np.float64), check_finite=False), dtype=np.float64
+    )
 
 
 def singular_values(W: ArrayLike, method: str = "auto") -> np.ndarray:
@@ -123,27 +208,42 @@ def singular_values(W: ArrayLike, method: str = "auto") -> np.ndarray:
         spectrum is not too spread out (``lambda_max / lambda_median <= FLOAT32_SPREAD_LIMIT``),
         falling back to float64 otherwise.  ``"svd"``: ``gesdd`` values only, with full relative
         accuracy on small singular values.
+
+    Notes
+    -----
+    Any finite matrix works.  Entries beyond ~1e±90 are rescaled by an exact power of two before
+    the Gram is formed and the values scaled back, so nothing overflows or underflows.  Where the
+    Gram cannot resolve the spectrum — eigenvalues at its rounding floor (a rank-deficient matrix)
+    or a bulk more than ~1e6 times below the largest eigenvalue (a huge spike) — both Gram methods
+    fall back to the SVD, whose absolute error is ~eps * s_max on the singular values themselves:
+    exact zeros come out near 1e-16 * s_max and a bulk 1e8 times below a spike keeps ~1e-8 relative
+    accuracy instead of drowning in the Gram's rounding.
     """
     A = finite_matrix(W, "W")
     if method == "svd":
-        return np.asarray(scipy.linalg.svdvals(A, check_finite=False), dtype=np.float64)
+        return _svd_values(A)
     if method not in ("gram", "auto"):
         raise ValueError(f"method must be 'auto', 'gram' or 'svd', got {method!r}")
     ev = None
     if method == "auto" and A.dtype == np.float32:
-        ev = _gram_eigenvalues(A, np.float32)
+        e32 = _power_of_two_scale(A, np.float32)
+        ev = _gram_eigenvalues(A, np.float32, e32)
         median = ev[ev.size // 2]
-        if not (median > 0 and ev[-1] / median <= FLOAT32_SPREAD_LIMIT):
-            ev = None
-    if ev is None:
-        ev = _gram_eigenvalues(A, np.float64)
-    return np.sqrt(ev[::-1])
+        if median > 0 and ev[-1] / median <= FLOAT32_SPREAD_LIMIT:
+            return np.ldexp(np.sqrt(ev[::-1]), e32)
+    e64 = _power_of_two_scale(A, np.float64)
+    ev = _gram_eigenvalues(A, np.float64, e64)
+    if not _gram_is_resolved(ev):
+        return _svd_values(A)
+    return np.ldexp(np.sqrt(ev[::-1]), e64)
 
 
 def esd(W: ArrayLike, method: str = "auto") -> np.ndarray:
     """The eigenvalues ``s**2 / q`` of a weight matrix, sorted ascending (the module's convention).
 
     These are the ``p = min(n, m)`` values compared with ``MarchenkoPastur(p / q, sigma2)``.
+    Raises ``ValueError`` when they do not fit in float64 (entries beyond ~1e±150): rescale
+    ``W`` then — every spectral quantity of ``c * W`` is that of ``W`` scaled by ``c**2``.
 
     Examples
     --------

@@ -73,7 +73,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
-from rmtheory._validation import positive_finite, positive_int
+from rmtheory._validation import positive_finite, positive_int, real_array, real_scalar
 from rmtheory.marchenko_pastur import MarchenkoPastur
 
 __all__ = [
@@ -99,17 +99,15 @@ __all__ = [
 _NODES_PER_STRIP = 20.0
 _MIN_NODES = 128
 _MAX_NODES = 1 << 21
+#: Above this normalised strength t = theta / sigma the closed forms are evaluated in r = sigma / theta
+#: (their squares t**4 would overflow near 1e77); every correction there is O(1e-100), below rounding.
+_LARGE_T = 1e50
 
 
 # ---------------------------------------------------------------------------------- validation
 def _nonnegative(value: ArrayLike, name: str) -> np.ndarray:
     """``value`` as a float64 array of finite numbers >= 0, else ValueError/TypeError."""
-    try:
-        a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be real numbers, got {value!r}") from None
-    if np.iscomplexobj(np.asarray(value)):
-        raise TypeError(f"{name} must be real numbers, got complex {value!r}")
+    a = real_array(value, name)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite (no NaN/Inf), got {value!r}")
     if np.any(a < 0):
@@ -203,13 +201,20 @@ def outlier_singular_value(theta: ArrayLike, ratio: float, sigma2: float = 1.0) 
     >>> float(outlier_singular_value(0.5, 1.0))     # below threshold: bulk edge 2
     2.0
     """
-    t, c, sigma = _normalised(theta, ratio, sigma2)
+    theta_arr = _nonnegative(theta, "theta")
+    t, c, sigma = _normalised(theta_arr, ratio, sigma2)
     edge = 1.0 + math.sqrt(c)
-    above = t > c**0.25
+    above = theta_arr > sigma * c**0.25  # as detection_threshold computes it: exactly 0 at it
+    big = above & (t > _LARGE_T)
+    above &= ~big
     out = np.full(t.shape, edge)
     ta = t[above]
     out[above] = np.sqrt((1.0 + ta**2) * (c + ta**2)) / ta
-    return _out(sigma * out)
+    out *= sigma
+    # rho = theta sqrt((1 + r^2)(1 + c r^2)), r = sigma / theta: no t^4 to overflow
+    r = sigma / theta_arr[big]
+    out[big] = theta_arr[big] * np.sqrt((1.0 + r * r) * (1.0 + c * r * r))
+    return _out(out)
 
 
 def _normalised(
@@ -218,7 +223,8 @@ def _normalised(
     t = _nonnegative(theta, name)
     c = _ratio(ratio)
     sigma = math.sqrt(positive_finite(sigma2, "sigma2"))
-    return t / sigma, c, sigma
+    with np.errstate(over="ignore"):  # t = inf is fine: it only selects the large-t branches
+        return t / sigma, c, sigma
 
 
 class Overlaps(NamedTuple):
@@ -280,13 +286,20 @@ def singular_vector_overlaps(theta: ArrayLike, ratio: float, sigma2: float = 1.0
     >>> round(float(ov.smaller_side), 4), round(float(ov.larger_side), 4)
     (0.8136, 0.6467)
     """
-    t, c, _ = _normalised(theta, ratio, sigma2)
-    above = t > c**0.25
+    theta_arr = _nonnegative(theta, "theta")
+    t, c, sigma = _normalised(theta_arr, ratio, sigma2)
+    above = theta_arr > sigma * c**0.25  # as detection_threshold computes it: exactly 0 at it
+    big = above & (t > _LARGE_T)
+    above &= ~big
     small = np.zeros(t.shape)
     large = np.zeros(t.shape)
     t2 = t[above] ** 2
     small[above] = 1.0 - c * (1.0 + t2) / (t2 * (t2 + c))
     large[above] = 1.0 - (c + t2) / (t2 * (t2 + 1.0))
+    # the same in r = 1 / t^2 (t^4 would overflow): c r (1 + r) / (1 + c r), r (1 + c r) / (1 + r)
+    r = (sigma / theta_arr[big]) ** 2
+    small[big] = 1.0 - c * r * (1.0 + r) / (1.0 + c * r)
+    large[big] = 1.0 - r * (1.0 + c * r) / (1.0 + r)
     return Overlaps(_out(small), _out(large))
 
 
@@ -331,14 +344,22 @@ def theta_from_outlier(
     >>> float(theta_from_outlier(1.9, 1.0))
     0.0
     """
-    y, c, sigma = _normalised(s, ratio, sigma2, "s")
-    fill = float(fill_value)
-    above = y > 1.0 + math.sqrt(c)
+    s_arr = _nonnegative(s, "s")
+    y, c, sigma = _normalised(s_arr, ratio, sigma2, "s")
+    fill = real_scalar(fill_value, "fill_value")
+    above = s_arr > sigma * (1.0 + math.sqrt(c))  # the edge exactly as outlier_singular_value's
+    big = above & (y > _LARGE_T)
+    above &= ~big
     out = np.full(y.shape, fill)
     k = y[above] ** 2 - 1.0 - c
     # (k^2 - 4c) = (k - 2 sqrt c)(k + 2 sqrt c) avoids cancellation just above the edge.
     disc = np.maximum(k - 2.0 * math.sqrt(c), 0.0) * (k + 2.0 * math.sqrt(c))
     out[above] = sigma * np.sqrt(0.5 * (k + np.sqrt(disc)))
+    # far above the edge, in w = (sigma / s)^2: theta = s sqrt((K + sqrt(K^2 - 4 c w^2)) / 2)
+    w = (sigma / s_arr[big]) ** 2
+    kk = 1.0 - (1.0 + c) * w
+    disc_big = (kk - 2.0 * math.sqrt(c) * w) * (kk + 2.0 * math.sqrt(c) * w)
+    out[big] = s_arr[big] * np.sqrt(0.5 * (kk + np.sqrt(disc_big)))
     return _out(out)
 
 
@@ -389,9 +410,12 @@ def wigner_outlier_eigenvalue(theta: ArrayLike, sigma: float = 1.0) -> np.ndarra
     2.5
     """
     t, s = _wigner_args(theta, sigma)
-    out = np.full(t.shape, 2.0 * s)
+    with np.errstate(over="ignore"):
+        out = np.full(t.shape, 2.0 * s)  # inf only where 2 sigma itself exceeds the float range
     above = t > s
-    out[above] = t[above] + s**2 / t[above]
+    ta = t[above]
+    # s^2 overflows (or underflows) outside ~1e+-154; s (s / t) < s cannot
+    out[above] = ta + (s * s / ta if 1e-150 < s < 1e150 else s * (s / ta))
     return _out(out)
 
 
@@ -428,10 +452,14 @@ def wigner_theta_from_outlier(
     """
     lam = _nonnegative(eigenvalue, "eigenvalue")
     s = positive_finite(sigma, "sigma")
-    out = np.full(lam.shape, float(fill_value))
+    out = np.full(lam.shape, real_scalar(fill_value, "fill_value"))
     above = lam > 2.0 * s
+    big = above & ((lam > 1e150) | (lam < 1e-150))
+    above &= ~big
     la = lam[above]
     out[above] = 0.5 * (la + np.sqrt((la - 2.0 * s) * (la + 2.0 * s)))
+    lb = lam[big]  # the same with the product scaled by lambda^2 (it would over- or underflow)
+    out[big] = 0.5 * lb * (1.0 + np.sqrt((1.0 - 2.0 * s / lb) * (1.0 + 2.0 * s / lb)))
     return _out(out)
 
 
@@ -462,43 +490,67 @@ def _nodes_for(delta: float, c: float, sigma2: float) -> int:
         return _MIN_NODES
     # cos u = -(1 + delta / r): imaginary distance a = arccosh(1 + delta / r).
     y = delta / (2.0 * sigma2 * math.sqrt(c))
+    if not y < 1e100:  # far from the edge: the pole is far off, the fewest nodes suffice
+        return _MIN_NODES
     a = math.log1p(y + math.sqrt(y * (2.0 + y)))
     if a <= 0.0:
         return _MAX_NODES
     return int(min(_MAX_NODES, max(_MIN_NODES, math.ceil(_NODES_PER_STRIP / a))))
 
 
-def _phi(z: float, c: float, sigma2: float) -> tuple[float, float]:
-    r""":math:`\varphi(z)=\int z/(z^2-x)\,d\mu(x)` and :math:`\varphi'(z)`, for :math:`c\le1`.
+def _scaled_phi(z: float, c: float, sigma2: float = 1.0) -> tuple[float, float]:
+    r""":math:`P=z\varphi(z)` and :math:`Q=z^2\varphi'(z)` for unit variance, :math:`c\le1`.
 
     Partial fractions, :math:`\frac{z}{(z^2-x)x}=\frac1z\big(\frac1x+\frac1{z^2-x}\big)`, and
     unit mass of the continuous part (no atom for :math:`c\le1`) give
     :math:`\varphi(z)=(1+I(z))/z` with :math:`I(z)=\int g(x)/(z^2-x)\,dx`, so the :math:`1/x`
     of the density (nearly singular at :math:`\lambda_-` when :math:`c\to1`) never enters the
-    quadrature; :math:`\varphi'(z)=-(1+I)/z^2-2J`, :math:`J=\int g/(z^2-x)^2\,dx`.
+    quadrature; :math:`\varphi'(z)=-(1+I)/z^2-2J`, :math:`J=\int g/(z^2-x)^2\,dx`.  Both are
+    returned times the power of :math:`z` that makes them O(1), so that nothing overflows or
+    underflows for huge :math:`z` (:math:`P, -Q\to1`).
     """
     edge = _bulk_edge(c, sigma2)
-    delta = (z - edge) * (z + edge)  # z^2 - lambda_+, exact at z = edge
-    _, gap, w = _mp_nodes(c, sigma2, _nodes_for(delta, c, sigma2))
+    with np.errstate(over="ignore"):
+        delta = (z - edge) * (z + edge)  # z^2 - lambda_+, exact at z = edge; inf for z > 1e154
+    x, gap, w = _mp_nodes(c, sigma2, _nodes_for(delta, c, sigma2))
     d = delta + gap  # z^2 - x without cancellation
     i_z = float(np.sum(w / d))
-    j_z = float(np.sum(w / d**2)) if delta > 0.0 else math.inf
-    return (1.0 + i_z) / z, -(1.0 + i_z) / (z * z) - 2.0 * j_z
+    if delta == 0.0:
+        return 1.0 + i_z, -math.inf
+    # z^2 / d: the plain ratio near the edge, 1 / (1 - x / z^2) far out (z^2 would overflow)
+    ratio = z * z / d if z < 1e100 else 1.0 / (1.0 - (x / z) / z)
+    zz_j = float(np.sum(w * ratio / d))
+    return 1.0 + i_z, -(1.0 + i_z) - 2.0 * zz_j
+
+
+def _scaled_d(z: float, c: float, sigma2: float = 1.0) -> tuple[float, float, float, float]:
+    """``(z phi, z phi_tilde, z^2 D, z^3 D')`` at a scalar ``z`` above the edge (dimensionless)."""
+    p, q = _scaled_phi(z, c, sigma2)
+    pt = c * p + (1.0 - c)
+    qt = c * q - (1.0 - c)
+    return p, pt, p * pt, q * pt + p * qt
 
 
 def _d_and_derivative(z: float, c: float, sigma2: float) -> tuple[float, float, float, float]:
-    """``(phi, phi_tilde, D, D')`` at a scalar ``z`` above the edge."""
-    phi, dphi = _phi(z, c, sigma2)
-    phit = c * phi + (1.0 - c) / z
-    dphit = c * dphi - (1.0 - c) / (z * z)
-    return phi, phit, phi * phit, dphi * phit + phi * dphit
+    """``(phi, phi_tilde, D, D')`` at a scalar ``z`` above the edge.
+
+    Evaluated in the scaled form of :func:`_scaled_d`; an extreme ``sigma2`` (whose quadrature
+    weights would underflow) in unit variance, ``D(z; sigma2) = D(z / sigma; 1) / sigma2``.
+    """
+    if 1e-100 < sigma2 < 1e100:
+        p, pt, _, f = _scaled_d(z, c, sigma2)
+    else:
+        edge = _bulk_edge(c, 1.0)
+        y = edge if z == _bulk_edge(c, sigma2) else max(z / math.sqrt(sigma2), edge)
+        p, pt, _, f = _scaled_d(y, c)
+    # the scaled quantities are dimensionless: divide by the powers of z itself
+    zz = np.float64(z)  # IEEE overflow/underflow, never an exception
+    with np.errstate(over="ignore", under="ignore"):
+        return float(p / zz), float(pt / zz), float((p / zz) * (pt / zz)), float(f / zz / zz / zz)
 
 
 def _z_above_edge(z: ArrayLike, c: float, sigma2: float, *, strict: bool) -> np.ndarray:
-    try:
-        a = np.asarray(z, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"z must be real numbers, got {z!r}") from None
+    a = real_array(z, "z")
     edge = _bulk_edge(c, sigma2)
     bad = ~np.isfinite(a) | ((a <= edge) if strict else (a < edge))
     if np.any(bad):
@@ -639,31 +691,54 @@ def bgn_predictions(
         )
     if method != "d_transform":
         raise ValueError(f"method must be 'closed_form' or 'd_transform', got {method!r}")
-    edge = _bulk_edge(c, s2)
-    d_edge = _d_and_derivative(edge, c, s2)[2]
-    rho = np.full(t.shape, edge)
+    # unit variance: theta / sigma, and the results scaled back (BGN is scale-covariant)
+    sigma = math.sqrt(s2)
+    with np.errstate(over="ignore"):
+        tn = t / sigma
+    edge = _bulk_edge(c, 1.0)
+    d_edge = _scaled_d(edge, c)[2] / (edge * edge)
+    rho = np.full(t.shape, sigma * edge)
     small = np.zeros(t.shape)
     large = np.zeros(t.shape)
-    for idx, th in np.ndenumerate(t):
-        if th * th * d_edge <= 1.0:  # theta <= D(b)^{-1/2}: no outlier
+    for idx, th in np.ndenumerate(tn):
+        if th < 1e100 and th * th * d_edge <= 1.0:  # theta <= D(b)^{-1/2}: no outlier
             continue
-        rho[idx] = _solve_d(1.0 / (th * th), edge, c, s2)
-        phi, phit, _, dd = _d_and_derivative(rho[idx], c, s2)
-        small[idx] = -2.0 * phi / (th * th * dd)
-        large[idx] = -2.0 * phit / (th * th * dd)
-    return SpikePrediction(t, 1.0 / math.sqrt(d_edge), rho, small, large)
+        zeta = _solve_d(th, edge, c)  # rho / theta
+        p, pt, _, f = _scaled_d(th * zeta if th < math.inf else th, c)
+        # -2 phi / (theta^2 D') = -2 P (rho / theta)^2 / (rho^3 D'), all O(1)
+        scale = zeta * zeta / f
+        rho[idx] = t[idx] * zeta
+        small[idx] = -2.0 * p * scale
+        large[idx] = -2.0 * pt * scale
+    return SpikePrediction(t, sigma / math.sqrt(d_edge), rho, small, large)
 
 
-def _solve_d(level: float, edge: float, c: float, sigma2: float) -> float:
-    """The z > edge with D(z) = level (D decreases from D(edge) > level to 0)."""
+def _solve_d(theta: float, edge: float, c: float) -> float:
+    """``zeta = z / theta`` for the z > edge with D(z) = 1 / theta^2 in unit variance.
+
+    Written as z^2 D(z) = (z / theta)^2 (no underflow of 1 / theta^2); D decreases from D(edge)
+    to 0.  For theta > 1e8, zeta = sqrt(z^2 D(theta zeta)) is a contraction (z^2 D = 1 + O(z^-2))
+    and is iterated instead, which also holds for theta = inf (sigma2 so small that theta / sigma
+    overflows: zeta = 1).
+    """
+    if theta > 1e8:
+        zeta = 1.0
+        for _ in range(20):
+            z = theta * zeta if theta < math.inf else theta
+            new = math.sqrt(_scaled_d(z, c)[2])
+            if abs(new - zeta) <= 4.0 * np.finfo(float).eps:
+                return new
+            zeta = new
+        return zeta
 
     def f(z: float) -> float:
-        return _d_and_derivative(z, c, sigma2)[2] - level
+        return _scaled_d(z, c)[2] - (z / theta) ** 2
 
     hi = 2.0 * edge
     while f(hi) > 0.0:
         hi *= 2.0
-    return brentq(f, edge, hi, xtol=1e-15 * hi, rtol=4.0 * np.finfo(float).eps, maxiter=200)
+    root = brentq(f, edge, hi, xtol=1e-15 * hi, rtol=4.0 * np.finfo(float).eps, maxiter=200)
+    return root / theta
 
 
 # ---------------------------------------------------------------------------------- weights

@@ -19,12 +19,18 @@ order) and the matrix shape and returns a :class:`Threshold`; the functions :fun
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rmtheory._validation import finite_vector, positive_finite, positive_int, probability
+from rmtheory._validation import (
+    finite_matrix,
+    finite_vector,
+    positive_finite,
+    positive_int,
+    probability,
+)
 from rmtheory.bema import BEMA, count_zeros
 from rmtheory.marchenko_pastur import MarchenkoPastur
 from rmtheory.spectrum import singular_values, spectral_convention
@@ -145,8 +151,17 @@ class EnergyRule:
 
 
 def _apply(rule, W: ArrayLike) -> Threshold:
-    A = np.asarray(W)
-    return rule(singular_values(A), A.shape)
+    A = finite_matrix(W, "W")
+    s = singular_values(A)
+    e = math.frexp(float(s[0]))[1] if s[0] > 0 else 0
+    if abs(e) <= 500:
+        return rule(s, A.shape)
+    # squares of values near the float range's ends overflow or underflow: apply the rule to
+    # s / 2**e (exact) and scale its threshold back; a known noise variance scales by 2**(2e)
+    if isinstance(rule, GavishDonohoRule) and rule.sigma2 is not None:
+        rule = replace(rule, sigma2=math.ldexp(positive_finite(rule.sigma2, "sigma2"), -2 * e))
+    th = rule(np.ldexp(s, -e), A.shape)
+    return replace(th, threshold=math.ldexp(th.threshold, e))
 
 
 def mp_threshold(

@@ -6,6 +6,7 @@ True
 """
 
 from rmtheory.experiments import catalog as _catalog  # noqa: F401  (fills the registry)
+from rmtheory.experiments import catalog_cnn as _catalog_cnn  # noqa: F401
 from rmtheory.experiments import catalog_headline as _catalog_headline  # noqa: F401
 from rmtheory.experiments import catalog_theorems as _catalog_theorems  # noqa: F401
 from rmtheory.experiments import catalog_theory as _catalog_theory  # noqa: F401

@@ -27,6 +27,14 @@ Deliberate differences from the authors' code (algorithms.md §3), each an expli
   their code; False keeps the buffers of unchanged shapes.
 - ``layers``: prune only these layer indices (negative indices count from the output), so an
   output-only or hidden-only run is one argument.
+- ``gof_cutoff`` may be a mapping from a layer's ``kind`` to a cutoff, e.g. ``{"conv": 0.6,
+  "dense": 0.05}`` (the authors' CNN cell); a layer without a ``kind`` attribute is ``"dense"``.
+
+Any layer with a weight matrix is pruned: a dense or factorised :class:`~rmtheory.nn.layers.Layer`
+and a :class:`~rmtheory.nn.conv.Conv2d`, whose kernel (out, in, kh, kw) is seen as the matrix
+out × (in·kh·kw) and split into a convolution with k filters followed by a 1×1 convolution.
+Layers without a ``weight`` (pooling, batch norm, dropout, flatten) are passed over without an event;
+the output layer protected by ``protect_output`` is the last layer with a weight.
 
 :func:`rmtheory.nn.presets.paper_protocol` sets all of them as the authors ran Algorithm 1.
 
@@ -38,7 +46,7 @@ the splits of a 40-epoch run before epochs 7, 14, 21, 28 and 35, as in the paper
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +100,36 @@ def _check_layers(layers: Any) -> tuple[int, ...] | None:
     return tuple(out)
 
 
+def _has_matrix(layer: Any) -> bool:
+    """Whether a layer exposes a weight matrix (dense, factorised, convolution) for Algorithm 1.
+
+    Looked up on the class (and the instance) rather than read: ``weight`` of a split layer is a
+    product formed on demand.
+    """
+    return hasattr(type(layer), "weight") or "weight" in getattr(layer, "__dict__", {})
+
+
+def _check_cutoff(value: Any) -> float | dict[str, float]:
+    """A number >= 0, or a non-empty mapping layer kind -> number >= 0 (copied to a dict)."""
+
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+
+    if isinstance(value, Mapping):
+        bad = {k: v for k, v in value.items() if not (isinstance(k, str) and number(v))}
+        if not value or bad:
+            raise ValueError(
+                "gof_cutoff as a mapping must map layer kinds (str) to numbers >= 0, "
+                f"e.g. {{'conv': 0.6, 'dense': 0.05}}; got {dict(value)!r}"
+            )
+        return {str(k): float(v) for k, v in value.items()}
+    if not (isinstance(value, int | float) and value >= 0):
+        raise ValueError(
+            f"gof_cutoff must be a number >= 0 or a mapping layer kind -> number, got {value!r}"
+        )
+    return value
+
+
 def _selected(layers: tuple[int, ...] | None, n_layers: int) -> set[int]:
     """Indices in ``range(n_layers)`` chosen by ``layers`` (negative ones count from the end)."""
     if layers is None:
@@ -108,7 +146,7 @@ class _RankPruner:
 
     every: int = 7
     keep_fraction: float | Callable[[int], float] = 0.0
-    gof_cutoff: float = 1.0
+    gof_cutoff: float | Mapping[str, float] = 1.0
     reset_momentum: bool | str = True
     protect_output: bool = True
     layers: Sequence[int] | None = None
@@ -128,14 +166,24 @@ class _RankPruner:
                 raise ValueError(
                     f"keep_fraction must lie in [0, 1] or be a callable, got {self.keep_fraction!r}"
                 )
-        if not (isinstance(self.gof_cutoff, int | float) and self.gof_cutoff >= 0):
-            raise ValueError(f"gof_cutoff must be a number >= 0, got {self.gof_cutoff!r}")
+        self.gof_cutoff = _check_cutoff(self.gof_cutoff)
         _check_reset(self.reset_momentum)
         self.layers = _check_layers(self.layers)
         if not isinstance(self.drop_bias_on_resplit, bool):
             raise TypeError(
                 f"drop_bias_on_resplit must be True or False, got {self.drop_bias_on_resplit!r}"
             )
+
+    def cutoff_for(self, layer: Any) -> float:
+        """The GoF cutoff of ``layer``: ``gof_cutoff`` itself, or its entry for ``layer.kind``."""
+        if not isinstance(self.gof_cutoff, dict):
+            return self.gof_cutoff
+        kind = getattr(layer, "kind", "dense")
+        if kind not in self.gof_cutoff:
+            raise ValueError(
+                f"gof_cutoff has no entry for layer kind {kind!r} (it has {sorted(self.gof_cutoff)})"
+            )
+        return self.gof_cutoff[kind]
 
     def fraction(self, epoch: int) -> float:
         """The keep fraction for 1-based ``epoch``."""
@@ -171,19 +219,27 @@ class _RankPruner:
         """Apply one pass of Algorithm 1 to every layer of ``model`` (1-based ``epoch``)."""
         f = self.fraction(epoch)
         rule = self.rule()
-        last = len(model.layers) - 1
+        with_matrix = [i for i, layer in enumerate(model.layers) if _has_matrix(layer)]
+        last = with_matrix[-1] if with_matrix else -1
         chosen = _selected(self.layers, len(model.layers))
         events = []
-        for i, layer in enumerate(model.layers):
+        for i in with_matrix:
             if i not in chosen:
                 continue
+            layer = model.layers[i]
+            cutoff = self.cutoff_for(layer)
             min_rank = n_classes if (self.protect_output and i == last and n_classes) else 1
-            events.append(self._prune_layer(layer, i, rule, f, min(min_rank, min(layer.shape))))
+            events.append(
+                self._prune_layer(layer, i, rule, f, min(min_rank, min(layer.shape)), cutoff)
+            )
         if self.reset_momentum == "always":
             events.append({"action": "momentum_reset", "reason": "reset_momentum='always'"})
         return events
 
-    def _prune_layer(self, layer: Any, index: int, rule, f: float, min_rank: int) -> dict:
+    def _prune_layer(
+        self, layer: Any, index: int, rule, f: float, min_rank: int, cutoff: float | None = None
+    ) -> dict:
+        cutoff = self.cutoff_for(layer) if cutoff is None else cutoff
         out, inp = layer.shape
         event = {
             "layer": index,
@@ -192,6 +248,10 @@ class _RankPruner:
             "params_before": int(layer.n_params()),
             "keep_fraction": f,
         }
+        # conv / dense layers of a CNN say which cutoff applied; a plain MLP's events are unchanged
+        if hasattr(layer, "kind"):
+            event["kind"] = str(layer.kind)
+            event["gof_cutoff"] = float(cutoff)
         W = layer.weight
         U, s, Vt = svd(W)
         try:
@@ -219,11 +279,11 @@ class _RankPruner:
                     f"paper_code: BEMA fitted on {th.window} central eigenvalues (the default "
                     f"variant needs {MIN_BULK_EIGENVALUES})"
                 )
-        if not (math.isnan(th.gof) or th.gof < self.gof_cutoff):
+        if not (math.isnan(th.gof) or th.gof < cutoff):
             return {
                 **event,
                 "action": "skip",
-                "reason": f"gof {th.gof:.4g} >= cutoff {self.gof_cutoff}",
+                "reason": f"gof {th.gof:.4g} >= cutoff {cutoff}",
                 "rank_after": event["rank_before"],
                 "params_after": event["params_before"],
             }
@@ -270,9 +330,10 @@ class MPPruner(_RankPruner):
         Prune before every ``every``-th epoch (1-based epochs 7, 14, ...).
     alpha, beta : float
         BEMA's window and Tracy–Widom level (paper: 0.25, 0.1).
-    gof_cutoff : float, default 1.0
+    gof_cutoff : float or mapping, default 1.0
         Prune a layer only if its MP goodness of fit is ``< gof_cutoff``; 1 prunes (essentially)
-        always, 0 never (the authors' unpruned baseline).
+        always, 0 never (the authors' unpruned baseline). A mapping gives one cutoff per layer
+        ``kind``: ``{"conv": 0.6, "dense": 0.05}`` is the authors' CNN setting.
     keep_fraction : float or callable(epoch) -> float
         Fraction ``f`` of the sub-threshold singular values kept (largest first); use
         :func:`linear_schedule` for the paper's ``max(0, 1 - epoch/T)``.

@@ -4,6 +4,10 @@ The authors' ``naive_prune`` (algorithms.md §1.6) keeps ``|w| > ξ`` in every w
 split layer included, and leaves the biases alone. The post-training sweep over ``ξ_k = 1/(1 + k)``,
 k = 0..49, gives the (nonzero parameters, accuracy) points of the paper's Figs 6, 9 and 11; during training
 ξ grows linearly from 0.001 to 0.02 and is applied every 5 epochs (the Fashion-MNIST run of §4.2.1).
+
+In a CNN (:class:`rmtheory.nn.cnn.CNN`) the weights are those of the convolutions (both factors of a
+split one) and of the fully connected layers, as the authors' ``naive_prune`` touches every ``Conv2d``
+and ``Linear``; batch-norm scales and shifts, like biases, are left alone but counted by ``n_nonzero``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def sparsify(model: MLP, threshold: float) -> int:
         raise ValueError(f"threshold must be a finite number >= 0, got {threshold!r}")
     zeroed = 0
     for layer in model.layers:
-        for f in layer.factors:
+        for f in getattr(layer, "factors", ()):  # no factors: pooling, batch norm, dropout, ...
             small = np.abs(f) <= threshold
             zeroed += int(np.count_nonzero(small & (f != 0)))
             f[small] = 0
@@ -116,7 +120,7 @@ class Sparsifier:
             old = self.masks if len(self.masks) == len(model.layers) else [None] * len(model.layers)
             self.masks = []
             for layer, prev in zip(model.layers, old, strict=True):
-                new = [f != 0 for f in layer.factors]
+                new = [f != 0 for f in getattr(layer, "factors", ())]
                 if prev is not None and [m.shape for m in prev] == [m.shape for m in new]:
                     new = [n & p for n, p in zip(new, prev, strict=True)]
                 self.masks.append(new)
@@ -131,10 +135,11 @@ class Sparsifier:
         for i, (layer, masks) in enumerate(zip(model.layers, self.masks, strict=True)):
             if masks is None:
                 continue
-            if [m.shape for m in masks] != [f.shape for f in layer.factors]:
+            factors = getattr(layer, "factors", ())
+            if [m.shape for m in masks] != [f.shape for f in factors]:
                 self.masks[i] = None  # a pruner reshaped this layer
                 continue
-            for f, m in zip(layer.factors, masks, strict=True):
+            for f, m in zip(factors, masks, strict=True):
                 np.multiply(f, m, out=f)
 
     def state_dict(self) -> dict:

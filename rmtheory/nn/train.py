@@ -33,6 +33,15 @@ any object with
 
 Each epoch the sparsifier is called before the pruner, as the authors sparsify at the end of an epoch and
 split at the start of the next.
+
+Models
+------
+Besides :class:`~rmtheory.nn.MLP`, any model with ``layers``, ``params()``, ``grads()``,
+``forward``, ``backward``, ``n_params()``, ``n_nonzero()``, ``sizes`` (``sizes[-1]`` = outputs) and
+``dtype`` trains here. A model with an ``input_shape`` attribute (e.g. ``(1, 28, 28)`` for
+:class:`~rmtheory.nn.cnn.CNN`) takes X of shape ``(n, *input_shape)`` (rows of
+``prod(input_shape)`` values are reshaped); a model with a ``training`` attribute is put in training
+mode for the epoch and in evaluation mode for the test pass (batch norm, dropout).
 """
 
 from __future__ import annotations
@@ -52,7 +61,10 @@ from rmtheory._validation import positive_int
 from rmtheory._validation import rng as _rng
 from rmtheory.nn.model import MLP
 
-LOSSES = ("cross_entropy", "mse")
+LOSSES = ("cross_entropy", "mse", "nll")
+#: Losses on class labels: "nll" takes the model's outputs as log-probabilities (F.nll_loss), for a
+#: model that ends in its own log-softmax (the authors' batch-axis one, :class:`rmtheory.nn.conv.BatchLogSoftmax`).
+CLASSIFICATION = ("cross_entropy", "nll")
 EVAL_CHUNK = 1024  # evaluation batch; only changes speed, not the numbers (beyond float rounding)
 
 
@@ -128,7 +140,27 @@ def _mse(out: np.ndarray, y: np.ndarray, grad: bool) -> tuple:
     return per, d if grad else None, math.nan
 
 
-_LOSS_FN = {"cross_entropy": _cross_entropy, "mse": _mse}
+def _nll(out: np.ndarray, y: np.ndarray, grad: bool) -> tuple:
+    """Per-sample −out[i, y_i] (``F.nll_loss`` on log-probabilities), its gradient, #correct."""
+    rows = np.arange(len(y))
+    nll = -out[rows, y]
+    correct = int(np.count_nonzero(out.argmax(axis=1) == y))
+    if not grad:
+        return nll, None, correct
+    d = np.zeros_like(out)
+    d[rows, y] = -1.0 / len(y)
+    return nll, d, correct
+
+
+_LOSS_FN = {"cross_entropy": _cross_entropy, "mse": _mse, "nll": _nll}
+
+
+def _set_training(model: Any, training: bool) -> bool | None:
+    """Put a model with a train/eval distinction in the given mode; return the previous one."""
+    previous = getattr(model, "training", None)
+    if previous is not None:
+        model.training = training
+    return previous
 
 
 # ----- optimiser -------------------------------------------------------------------------------------
@@ -235,18 +267,30 @@ def _check_data(model: MLP, data: Any, loss: str, name: str) -> tuple[np.ndarray
     if not isinstance(data, tuple | list) or len(data) != 2:
         raise TypeError(f"{name} must be an (X, y) tuple, got {type(data).__name__}")
     X, y = np.asarray(data[0]), np.asarray(data[1])
-    n_in, n_out = model.sizes[0], model.sizes[-1]
-    if X.ndim != 2 or X.shape[1] != n_in or X.shape[0] == 0:
-        raise ValueError(
-            f"{name}: X must have shape (n >= 1, {n_in}) for sizes[0]={n_in}, got {X.shape}"
-        )
+    n_out = model.sizes[-1]
+    in_shape = getattr(model, "input_shape", None)
+    if in_shape is None:  # an MLP: rows of sizes[0] values
+        n_in = model.sizes[0]
+        if X.ndim != 2 or X.shape[1] != n_in or X.shape[0] == 0:
+            raise ValueError(
+                f"{name}: X must have shape (n >= 1, {n_in}) for sizes[0]={n_in}, got {X.shape}"
+            )
+    else:  # images (n, c, h, w), or rows of c·h·w values
+        in_shape = tuple(int(d) for d in in_shape)
+        if X.ndim == 2 and len(in_shape) > 1 and X.shape[1] == math.prod(in_shape):
+            X = X.reshape(X.shape[0], *in_shape)
+        if X.shape[1:] != in_shape or X.shape[0] == 0:
+            dims = ", ".join(str(d) for d in in_shape)
+            raise ValueError(
+                f"{name}: X must have shape (n >= 1, {dims}) for input_shape={in_shape}, got {X.shape}"
+            )
     if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
         raise TypeError(f"{name}: X must hold real numbers, got dtype {X.dtype}")
     X = np.ascontiguousarray(X, dtype=model.dtype)
     if not np.isfinite(X).all():
         raise ValueError(f"{name}: X contains {int(np.sum(~np.isfinite(X)))} NaN/Inf entries")
     n = X.shape[0]
-    if loss == "cross_entropy":
+    if loss in CLASSIFICATION:
         if y.shape != (n,):
             raise ValueError(f"{name}: y must have shape ({n},) (one label per row), got {y.shape}")
         if not np.issubdtype(y.dtype, np.integer):
@@ -280,14 +324,19 @@ def evaluate(
 
 def _evaluate(model, X, y, loss, batch_size) -> tuple[float, float, float]:
     total, correct = 0.0, 0
-    for s in range(0, len(X), EVAL_CHUNK):
-        per, _, c = _LOSS_FN[loss](
-            model.forward(X[s : s + EVAL_CHUNK]), y[s : s + EVAL_CHUNK], False
-        )
-        total += float(np.sum(per, dtype=np.float64))
-        correct += c
+    previous = _set_training(model, False)
+    try:
+        for s in range(0, len(X), EVAL_CHUNK):
+            per, _, c = _LOSS_FN[loss](
+                model.forward(X[s : s + EVAL_CHUNK]), y[s : s + EVAL_CHUNK], False
+            )
+            total += float(np.sum(per, dtype=np.float64))
+            correct += c
+    finally:
+        if previous is not None:
+            model.training = previous
     n = len(X)
-    acc = correct / n if loss == "cross_entropy" else math.nan
+    acc = correct / n if loss in CLASSIFICATION else math.nan
     return total / n, total / math.ceil(n / batch_size), acc
 
 
@@ -316,7 +365,8 @@ def _train_epoch(model, X, y, gen, epoch, lr, opts, bufs, after_step, bar) -> tu
     n, B = len(X), opts["batch_size"]
     loss_fn = _LOSS_FN[opts["loss"]]
     perm = gen.permutation(n)
-    xbuf = np.empty((B, X.shape[1]), X.dtype)
+    xbuf = np.empty((B, *X.shape[1:]), X.dtype)
+    _set_training(model, True)
     flat_bufs = [b for layer_bufs in bufs for b in layer_bufs]
     total, correct, n_batches = 0.0, 0, math.ceil(n / B)
     for b in range(n_batches):
@@ -337,7 +387,7 @@ def _train_epoch(model, X, y, gen, epoch, lr, opts, bufs, after_step, bar) -> tu
         bar.update()
         if b % 50 == 0:
             bar.set_postfix(loss=f"{total / (b + 1):.4f}", refresh=False)
-    return total / n_batches, correct / n if opts["loss"] == "cross_entropy" else math.nan
+    return total / n_batches, correct / n if opts["loss"] in CLASSIFICATION else math.nan
 
 
 def train(
@@ -365,9 +415,10 @@ def train(
 
     Parameters
     ----------
-    model : MLP
+    model : MLP or CNN
     train_data, test_data : (X, y)
-        X of shape (n, sizes[0]); y integer labels in [0, sizes[-1]) for cross-entropy, or targets of shape
+        X of shape (n, sizes[0]) (``(n, *model.input_shape)`` for a CNN); y integer labels in
+        [0, sizes[-1]) for cross-entropy, or targets of shape
         (n, sizes[-1]) (or (n,) for one output) for MSE. ``test_data`` may be None (test entries nan).
     epochs : int
         Total number of epochs (a resumed run continues up to this number).
@@ -381,7 +432,8 @@ def train(
         ``lr_schedule(e)`` is the learning rate of 0-based epoch ``e`` (a finite number > 0); it
         replaces ``lr·lr_decay**e``, so ``lr`` and ``lr_decay`` are then not used.
         :func:`lr_at_passes` is the authors' "decay only at pass epochs".
-    loss : {"cross_entropy", "mse"}
+    loss : {"cross_entropy", "mse", "nll"}
+        ``"nll"`` treats the outputs as log-probabilities (a model ending in its own log-softmax).
     pruner, sparsifier : objects following the pruner protocol (module docstring), optional.
     callbacks : sequence of callables
         ``cb(epoch=e, model=model, history=history)`` after each epoch (and its checkpoint); a truthy
@@ -442,7 +494,7 @@ def train(
     if resume and path is not None and path.exists():
         start, bufs, history = ckpt.restore_training(path, model, gen, pruner, sparsifier)
     versions = [layer.version for layer in model.layers]
-    n_classes = model.sizes[-1] if loss == "cross_entropy" else None
+    n_classes = model.sizes[-1] if loss in CLASSIFICATION else None
 
     for epoch in range(start, epochs):
         t0 = time.perf_counter()

@@ -1,0 +1,198 @@
+"""CNN experiments of §4.2.2–4.2.3 (Figs 7–11): one training run of the authors' CNN per (seed, method).
+
+:func:`cnn_run` trains :func:`rmtheory.nn.authors_cnn` normally (``method="none"``) or with
+Algorithm 1 on every convolution and dense layer (``method="mp"``: BEMA threshold, separate GoF cutoffs
+for conv and dense layers, the split of a convolution into k filters and a 1×1 convolution), and
+returns its per-epoch history as plain data; with ``thresholds`` it then sparsifies the trained net at
+each threshold (Figs 9 and 11). The normal and the pruned net of a seed start from identical weights
+and draw identical dropout masks (same seed), as in the authors' code.
+
+Every run checkpoints into ``_checkpoint_dir`` under a name that depends only on the training
+settings, so a figure that needs the same training with a sparsification sweep (Fig 9 after Fig 8)
+restores the finished net from the checkpoint instead of training it again.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["cnn_run", "load_images", "cifar_unavailable", "CNN_METHODS", "CNN_THRESHOLDS"]
+
+CNN_METHODS = ("none", "mp")
+#: The authors' CNN sparsification thresholds (algorithms.md §1.6): 1/(20(1 + k)), k = 0..49.
+CNN_THRESHOLDS = tuple(1.0 / (20 * (1 + k)) for k in range(50))
+_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+
+@functools.lru_cache(maxsize=4)
+def load_images(
+    dataset: str, subset: tuple[int | None, int | None] | None, normalize: str
+) -> tuple[np.ndarray, ...]:
+    """(x_train, y_train, x_test, y_test) with images (n, c, h, w); subsets stratified, data seed 0.
+
+    ``"tiny"`` (1×12×12) and ``"tiny-rgb"`` (3×12×12) are the synthetic blobs of
+    :func:`rmtheory.datasets.make_tiny_classification` reshaped to images, for smoke runs.
+    """
+    from rmtheory import datasets
+
+    if dataset in ("tiny", "tiny-rgb"):
+        c = 1 if dataset == "tiny" else 3
+        n_train, n_test = subset or (1000, 300)
+        d = datasets.make_tiny_classification(
+            n_train=n_train or 1000, n_test=n_test or 300, n_features=c * 144, seed=0
+        )
+        x_train, x_test = d.x_train.reshape(-1, c, 12, 12), d.x_test.reshape(-1, c, 12, 12)
+        if normalize == "half":
+            x_train, x_test = 2 * x_train - 1, 2 * x_test - 1
+        return x_train, d.y_train, x_test, d.y_test
+    loaders = {
+        "mnist": datasets.load_mnist,
+        "fashion-mnist": datasets.load_fashion_mnist,
+        "cifar10": datasets.load_cifar10,
+    }
+    if dataset not in loaders:
+        raise ValueError(f"dataset must be one of {sorted(loaders)} or 'tiny', got {dataset!r}")
+    d = loaders[dataset](normalize=normalize, subset=subset, seed=0, flatten=False)
+    return tuple(d)
+
+
+def cifar_unavailable() -> str | None:
+    """None when CIFAR-10 loads (verified), else what is needed to make it load (the loader's message)."""
+    from rmtheory.datasets import DatasetUnavailable, load_cifar10
+
+    try:
+        load_cifar10(subset=(10, 10))
+    except DatasetUnavailable as err:
+        return err.instructions
+    return None
+
+
+def _params_by_kind(model) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for layer in model.layers:
+        if layer.n_params():
+            kind = getattr(layer, "kind", "dense")
+            out[kind] = out.get(kind, 0) + int(layer.n_params())
+    return out
+
+
+def cnn_run(
+    seed: int,
+    method: str = "mp",
+    dataset: str = "mnist",
+    channels: tuple[int, ...] = (1, 32, 64, 128, 256, 512),
+    fc: tuple[int, ...] = (1000, 10),
+    epochs: int = 30,
+    every: int = 13,
+    T: float = 37.5,
+    lr: float = 0.02,
+    momentum: float = 0.9,
+    lr_decay: float | None = 0.96,
+    l1: float = 0.0,
+    l2: float = 1e-3,
+    subset: tuple[int | None, int | None] | None = None,
+    normalize: str = "half",
+    alpha: float = 0.2,
+    beta: float = 0.9,
+    gof_conv: float = 0.6,
+    gof_dense: float = 0.05,
+    variant: str = "default",
+    paper_bugs: bool = False,
+    thresholds: tuple[float, ...] | None = None,
+    _checkpoint_dir: str | None = None,
+) -> dict[str, Any]:
+    """Train one authors' CNN with ``method`` (``"none"`` or ``"mp"``) and return its history.
+
+    Defaults are Fig 7's (algorithms.md §2.4, paper §10.7): MNIST, 30 epochs, a pruning pass before
+    epochs 13 and 26, SGD lr 0.02 momentum 0.9 batch 128, L2 0.001, lr × 0.96 per epoch; BEMA
+    α = 0.2, β = 0.9 and GoF cutoffs 0.6 (conv) / 0.05 (dense) from the authors' CNN cell; keep
+    fraction ``max(0, 1 - epoch/T)``.  ``thresholds`` adds the sparsification sweep of the trained
+    net: ``sweep = {"thresholds", "n_nonzero", "accuracy"}`` on the test set.
+    """
+    from rmtheory.nn import authors_cnn, sparsify_sweep, train
+    from rmtheory.nn.pruners import MPPruner, linear_schedule
+
+    if method not in CNN_METHODS:
+        raise ValueError(f"method must be one of {CNN_METHODS}, got {method!r}")
+    settings = {k: v for k, v in locals().items()
+                if k not in ("_checkpoint_dir", "thresholds", "authors_cnn", "sparsify_sweep",
+                             "train", "MPPruner", "linear_schedule")}  # fmt: skip
+    xtr, ytr, xte, yte = load_images(dataset, None if subset is None else tuple(subset), normalize)
+    shape = tuple(int(d) for d in xtr.shape[1:])
+    channels = (shape[0], *channels[1:])
+
+    def build():
+        return authors_cnn(channels=channels, fc=fc, input_shape=shape, seed=seed,
+                           paper_bugs=paper_bugs)  # fmt: skip
+
+    model = build()
+    initial = model.n_params()
+    pruner = None
+    if method == "mp":
+        pruner = MPPruner(every=every, alpha=alpha, beta=beta, variant=variant,
+                          gof_cutoff={"conv": gof_conv, "dense": gof_dense},
+                          keep_fraction=linear_schedule(T))  # fmt: skip
+    tag = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    ckpt = (
+        None
+        if _checkpoint_dir is None
+        else Path(_checkpoint_dir) / f"cnn-{method}-seed{seed}-{tag}.npz"
+    )
+    h = train(model, (xtr, ytr), (xte, yte), epochs, lr=lr, momentum=momentum, lr_decay=lr_decay,
+              l1=l1, l2=l2, pruner=pruner, loss=model.loss, checkpoint=ckpt,
+              resume=ckpt is not None, seed=seed, verbose=False)  # fmt: skip
+    keys = ("test_accuracy", "train_accuracy", "train_loss", "test_loss", "test_loss_paper",
+            "n_params", "n_nonzero", "epoch_time")  # fmt: skip
+    out: dict[str, Any] = {k: list(getattr(h, k)) for k in keys}
+    fields = ("epoch", "layer", "kind", "shape", "action", "n_above", "gof", "gof_cutoff",
+              "rank_before", "rank_after", "params_before", "params_after", "reason")  # fmt: skip
+    out["events"] = [{k: e.get(k) for k in fields} for e in h.events if "layer" in e]
+    out["initial_params"] = initial
+    out["params_by_kind"] = _params_by_kind(model)
+    out["initial_params_by_kind"] = _params_by_kind(build())
+    if thresholds is not None:
+        sweep = sparsify_sweep(model, (xte, yte), list(thresholds))
+        out["sweep"] = {
+            "thresholds": [float(t) for t in thresholds],
+            "n_nonzero": [n for n, _ in sweep],
+            "accuracy": [a for _, a in sweep],
+        }
+    return out
+
+
+def final(runs: list[dict], key: str) -> tuple[float, float]:
+    """Mean and (population) std over seeds of the last epoch's ``key``."""
+    vals = np.array([r[key][-1] for r in runs], dtype=np.float64)
+    return float(vals.mean()), float(vals.std())
+
+
+def fewest_within(sweep: dict, initial: int, drop: float = 0.01) -> tuple[float, float, float]:
+    """Sparsest point of a sweep whose accuracy is within ``drop`` of the unsparsified net's.
+
+    Returns (% of the initial parameters still nonzero, its accuracy, the reference accuracy); the
+    reference is the accuracy at the smallest threshold (≈ the trained net).
+    """
+    acc = np.asarray(sweep["accuracy"], dtype=np.float64)
+    nz = np.asarray(sweep["n_nonzero"], dtype=np.float64)
+    ref = float(acc[int(np.argmin(sweep["thresholds"]))])
+    ok = acc >= ref - drop
+    i = int(np.argmin(np.where(ok, nz, np.inf)))
+    return 100.0 * nz[i] / initial, float(acc[i]), ref
+
+
+def accuracy_at(sweep: dict, initial: int, percent: float) -> float:
+    """Accuracy of a sweep at ``percent`` of the initial parameters (log-linear interpolation)."""
+    nz = 100.0 * np.asarray(sweep["n_nonzero"], dtype=np.float64) / initial
+    acc = np.asarray(sweep["accuracy"], dtype=np.float64)
+    order = np.argsort(nz)
+    x, y = np.log(np.maximum(nz[order], 1e-12)), acc[order]
+    if not (x[0] <= math.log(percent) <= x[-1]):
+        return math.nan
+    return float(np.interp(math.log(percent), x, y))
