@@ -102,6 +102,8 @@ def matrix_to_conv(M: ArrayLike, kernel_shape: tuple[int, int, int, int]) -> np.
     if len(kernel_shape) != 4:
         raise ValueError(f"kernel_shape must be (out, in, kh, kw), got {kernel_shape!r}")
     _, cin, kh, kw = (positive_int(v, f"kernel_shape[{i}]") for i, v in enumerate(kernel_shape))
+    if isinstance(M, np.ndarray) and M.ndim == 2 and M.shape == (0, cin * kh * kw):
+        return M.reshape(0, cin, kh, kw)  # the first factor of a rank-0 layer: no filters
     A = finite_matrix(M, "M")
     if A.ndim != 2 or A.shape[1] != cin * kh * kw:
         raise ValueError(
