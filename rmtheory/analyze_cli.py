@@ -1,4 +1,4 @@
-"""The ``rmtheory analyze`` and ``rmtheory compress`` sub-commands.
+"""The ``rmtheory analyze``, ``rmtheory compress`` and ``rmtheory calibrate`` sub-commands.
 
 ``rmtheory.cli`` calls :func:`add_commands` on its sub-parsers; the library code is imported only
 when a command runs, so ``rmtheory --help`` stays instant.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["add_commands", "cmd_analyze", "cmd_compress"]
+__all__ = ["add_commands", "cmd_analyze", "cmd_calibrate", "cmd_compress"]
 
 # What a bad file or a bad weight raises; anything else is a bug and keeps its traceback.
 _USER_ERRORS = (ValueError, TypeError, ImportError, OSError)
@@ -18,6 +18,11 @@ _USER_ERRORS = (ValueError, TypeError, ImportError, OSError)
 def _fail(command: str, err: BaseException) -> int:
     print(f"rmtheory {command}: error: {err}", file=sys.stderr)
     return 2
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    """``--progress`` / ``--no-progress``, else a bar only when stderr is a terminal."""
+    return sys.stderr.isatty() if args.progress is None else args.progress
 
 
 def _params(n: int) -> str:
@@ -36,6 +41,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             alpha=args.alpha,
             beta=args.beta,
             keep_eigenvalues=args.plots is not None,
+            jobs=args.jobs,
+            progress=_progress(args),
+            cache=args.cache,
         )
         print(table.to_text())
         if args.json:
@@ -54,21 +62,31 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_compress(args: argparse.Namespace) -> int:
     """Factorise every weight at its rank, write the factors and the manifest, report savings."""
-    from rmtheory.analysis import compress
+    import warnings
+
+    from rmtheory.analysis import RankZeroWarning, compress
 
     try:
-        result = compress(
-            args.path,
-            threshold=args.threshold,
-            min_rank=args.min_rank,
-            skip_embeddings=args.skip_embeddings,
-            exclude=args.exclude,
-            alpha=args.alpha,
-            beta=args.beta,
-        )
-        out, manifest = result.save(args.out, args.manifest)
+        with warnings.catch_warnings():
+            # printed below from the manifest, once, in the command's own words
+            warnings.simplefilter("ignore", RankZeroWarning)
+            result = compress(
+                args.path,
+                threshold=args.threshold,
+                min_rank=args.min_rank,
+                skip_embeddings=args.skip_embeddings,
+                exclude=args.exclude,
+                alpha=args.alpha,
+                beta=args.beta,
+                out=args.out,
+                manifest_path=args.manifest,
+                progress=_progress(args),
+            )
+        out, manifest = result.path, result.manifest_path
     except _USER_ERRORS as err:
         return _fail("compress", err)
+    for w in result.warnings:
+        print(f"rmtheory compress: warning: {w}", file=sys.stderr)
     for e in result.manifest["layers"]:
         if e["stored"] == "factorized":
             shape = "x".join(map(str, e["shape"]))
@@ -84,6 +102,41 @@ def cmd_compress(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out} and {manifest}")
     return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Measure the MP threshold's false-spike rate and spike recovery on matrices of one shape."""
+    from rmtheory.calibration import calibrate
+
+    try:
+        result = calibrate(
+            args.rows,
+            args.cols,
+            beta=args.beta,
+            alpha=args.alpha,
+            trials=args.trials,
+            spike_trials=args.spike_trials,
+            spike_factor=args.spike_factor,
+            seed=args.seed,
+            jobs=args.jobs,
+            progress=_progress(args),
+        )
+        print(result.to_text())
+        if args.json:
+            result.to_json(args.json)
+            print(f"wrote {args.json}")
+    except _USER_ERRORS as err:
+        return _fail("calibrate", err)
+    return 0
+
+
+def _progress_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: only when stderr is a terminal)",
+    )
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -107,7 +160,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``analyze`` and ``compress`` (with their ``func`` defaults) to ``rmtheory``'s parser."""
+    """Add ``analyze``, ``compress`` and ``calibrate`` (with their ``func`` defaults) to
+    ``rmtheory``'s parser."""
     a = subparsers.add_parser(
         "analyze",
         help="per-layer MP/BEMA report of a model's weights",
@@ -118,6 +172,19 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--plots", metavar="DIR", help="write each layer's ESD + MP fit to DIR/*.png")
     a.add_argument("--json", metavar="FILE", help="write the table as JSON records")
     a.add_argument("--csv", metavar="FILE", help="write the table as CSV")
+    a.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="analyse N tensors in parallel (processes, one BLAS thread each; memory x N)",
+    )
+    a.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="keep each tensor's result in DIR; a rerun after an interruption resumes from it",
+    )
+    _progress_flags(a)
     a.set_defaults(func=cmd_analyze)
 
     c = subparsers.add_parser(
@@ -128,11 +195,50 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     _common(c)
     c.add_argument("--out", required=True, metavar="FILE", help="output .npz or .safetensors file")
-    c.add_argument("--threshold", choices=["mp", "gavish-donoho"], default="mp")
+    c.add_argument(
+        "--threshold",
+        choices=["mp", "gavish-donoho"],
+        default="mp",
+        help="rank rule: BEMA's MP edge (default) or Gavish-Donoho with unknown noise",
+    )
     c.add_argument(
         "--min-rank", type=int, default=0, help="keep at least this many values per layer"
     )
     c.add_argument(
-        "--manifest", metavar="FILE", help="manifest path (default: <out stem>.manifest.json)"
+        "--manifest", metavar="FILE", help="manifest path (default: <out>.manifest.json)"
     )
+    _progress_flags(c)
     c.set_defaults(func=cmd_compress)
+
+    k = subparsers.add_parser(
+        "calibrate",
+        help="how often the MP threshold sees a false spike, and finds planted ones, at a shape",
+        description="On pure-noise ROWS x COLS Gaussian matrices, the fraction in which the MP "
+        "threshold keeps at least one direction (should be about --beta), and on matrices with "
+        "1-3 planted spikes of strength --spike-factor times the BBP threshold, the fraction in "
+        "which their number is found exactly. Standard errors are binomial.",
+    )
+    k.add_argument("rows", type=int, help="matrix rows (out features)")
+    k.add_argument("cols", type=int, help="matrix columns (in features)")
+    k.add_argument("--beta", type=float, default=0.1, help="Tracy-Widom level (default 0.1)")
+    k.add_argument("--alpha", type=float, default=0.25, help="BEMA window (default 0.25)")
+    k.add_argument(
+        "--trials",
+        type=int,
+        default=1000,
+        help="pure-noise matrices (default 1000: standard error <= 1%% at beta = 0.1)",
+    )
+    k.add_argument(
+        "--spike-trials", type=int, default=400, help="matrices with planted spikes (default 400)"
+    )
+    k.add_argument(
+        "--spike-factor",
+        type=float,
+        default=1.2,
+        help="spike strength in units of the BBP detection threshold (default 1.2)",
+    )
+    k.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    k.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel processes")
+    k.add_argument("--json", metavar="FILE", help="write the result as JSON")
+    _progress_flags(k)
+    k.set_defaults(func=cmd_calibrate)
