@@ -64,7 +64,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     for name in names:
         try:
-            print_claims(reproduce(name, args.size, args.out, seeds=args.seeds, jobs=args.jobs))
+            result = reproduce(name, args.size, args.out, seeds=args.seeds, jobs=args.jobs,
+                               cached_only=args.cached_only)  # fmt: skip
+            print_claims(result)
         except DatasetUnavailable as err:
             print(f"{name} needs a dataset that is not available here:\n{err}", file=sys.stderr)
             return 2

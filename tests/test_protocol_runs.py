@@ -94,3 +94,28 @@ def test_full_size_table_layout_feeds_the_table_claims_and_plots(tmp_path):
     for name in ("table1", "table2", "table3", "fig1"):
         EXPERIMENTS[name].plot(result, tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
+
+
+def test_cached_only_builds_a_partial_result_from_recorded_seeds(tmp_path):
+    """A long run in progress (or spanning sessions) can be reported without computing more."""
+    import json
+
+    from rmtheory.experiments import reproduce
+
+    full = reproduce("headline", "smoke", tmp_path, seeds=2, plot=False)
+    target = next(
+        p for p in (tmp_path / ".cache").glob("protocol_run-seed1-*.json")
+        if json.loads(p.read_text())["arm"] == "mp"
+    )  # fmt: skip
+    target.unlink()
+    before = sorted((tmp_path / ".cache").glob("*.json"))
+    part = reproduce("headline", "smoke", tmp_path, seeds=2, plot=False, cached_only=True)
+    assert sorted((tmp_path / ".cache").glob("*.json")) == before  # nothing computed
+    assert part["partial"].startswith("1 seed runs not yet computed")
+    assert [r["seed"] for r in part["runs"]["mp"]] == [0]
+    assert [r["seed"] for r in part["runs"]["normal"]] == [0, 1]
+    assert part["runs"]["mp"][0]["test_accuracy"] == full["runs"]["mp"][0]["test_accuracy"]
+    gain = next(c for c in part["claims"] if c["claim"].startswith("headline: MP pruning raises"))
+    assert (
+        "in 0 of 1 seeds" in gain["ours"] or "in 1 of 1 seeds" in gain["ours"]
+    )  # paired on seed 0

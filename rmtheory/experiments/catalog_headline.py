@@ -73,7 +73,7 @@ def run_headline_arms(params: dict, jobs: int, cache, arms=HEADLINE_ARMS) -> dic
     """Per-seed records of every arm: ``{"arms": [...], "runs": {arm: [seed records]}}``."""
     runs = {}
     for arm in arms:
-        runs[arm] = map_seeds(
+        records = map_seeds(
             protocol_run,
             range(params["n_seeds"]),
             jobs,
@@ -84,7 +84,19 @@ def run_headline_arms(params: dict, jobs: int, cache, arms=HEADLINE_ARMS) -> dic
             protocol=params["protocol"],
             _checkpoint_dir=_checkpoints(cache),
         )
-    return {"arms": list(arms), "runs": runs}
+        # a partial result (reproduce(cached_only=True)) lacks some seeds: records keep theirs
+        done = [{**r, "seed": s} for s, r in enumerate(records) if r is not None]
+        if done:
+            runs[arm] = done
+    return {"arms": [a for a in arms if a in runs], "runs": runs}
+
+
+def paired(a_runs: list[dict], b_runs: list[dict], epoch: int = -1) -> tuple[np.ndarray, ...]:
+    """Final accuracies (%) of two arms over the seeds both have, in seed order."""
+    a = {r.get("seed", i): r for i, r in enumerate(a_runs)}
+    b = {r.get("seed", i): r for i, r in enumerate(b_runs)}
+    common = sorted(set(a) & set(b))
+    return _acc([a[s] for s in common], epoch), _acc([b[s] for s in common], epoch)
 
 
 def run_protocol_table(params: dict, jobs: int, cache) -> dict:
@@ -95,7 +107,8 @@ def run_protocol_table(params: dict, jobs: int, cache) -> dict:
     for sizes in params["topologies"]:
         proto = {**params["protocol"], "sizes": list(sizes)}
         res = run_headline_arms({**params, "protocol": proto}, jobs, cache, params["arms"])["runs"]
-        res["none"] = res.pop("normal")
+        if "normal" in res:
+            res["none"] = res.pop("normal")
         out["runs"].append(res)
     return out
 
@@ -150,7 +163,8 @@ def _claims_headline(result: dict) -> list[Claim]:
     runs = result["runs"]
     n = len(runs["normal"])
     where = f"{result['size']} size, {n} seeds, authors' protocol (rmtheory.nn.paper_protocol)"
-    normal, mp = _acc(runs["normal"]), _acc(runs["mp"])
+    normal, mp = paired(runs["normal"], runs["mp"])
+    n = normal.size
     k = _gain_seeds(normal, mp)
     _, lo, _ = paired_difference(normal, mp)
     gain_verdict = "reproduced" if n >= 3 and lo > 0 else "partly" if k > 0 else "not reproduced"
@@ -191,16 +205,16 @@ def _claims_headline(result: dict) -> list[Claim]:
     for arm, label in arms:
         if arm not in runs:
             continue
-        acc = _acc(runs[arm])
-        k_arm = _gain_seeds(normal, acc)
-        _, lo_arm, _ = paired_difference(normal, acc)
+        base, acc = paired(runs["normal"], runs[arm])
+        k_arm = _gain_seeds(base, acc)
+        _, lo_arm, _ = paired_difference(base, acc)
         out.append(
             Claim(
                 f"mechanism: {label} vs normal (points)",
                 "n/a (not in the paper)",
-                f"{_ci(normal, acc)}; gain > 1 point in {k_arm} of {n} seeds",
+                f"{_ci(base, acc)}; gain > 1 point in {k_arm} of {base.size} seeds",
                 "n/a",
-                "causes the gain" if n >= 3 and lo_arm > 0 else "no gain shown",
+                "causes the gain" if base.size >= 3 and lo_arm > 0 else "no gain shown",
             )
         )
     revived = []
@@ -219,23 +233,25 @@ def _claims_headline(result: dict) -> list[Claim]:
                 "images, measured just before and just after each pass",
             )
         )
-    dead_seeds = [i for i, r in enumerate(runs["normal"]) if _dead(r) > 0]
-    if dead_seeds and len(dead_seeds) < n:
-        alive = [i for i in range(n) if i not in dead_seeds]
-        gain = mp - normal
+    by_seed = {r.get("seed", i): r for i, r in enumerate(runs["normal"])}
+    mp_seeds = {r.get("seed", i) for i, r in enumerate(runs["mp"])}
+    common = sorted(set(by_seed) & mp_seeds)
+    dead = np.array([_dead(by_seed[s]) > 0 for s in common])
+    if dead.any() and not dead.all():
+        gain = mp - normal  # paired over `common`, in seed order
         out.append(
             Claim(
                 "mechanism: gain in seeds whose normal net ends with dead output units vs without",
                 "n/a (not in the paper)",
-                f"{gain[dead_seeds].mean():+.2f} points ({len(dead_seeds)} seeds) vs "
-                f"{gain[alive].mean():+.2f} ({len(alive)} seeds)",
+                f"{gain[dead].mean():+.2f} points ({int(dead.sum())} seeds) vs "
+                f"{gain[~dead].mean():+.2f} ({int((~dead).sum())} seeds)",
                 "n/a",
                 "dead units in the normal nets: "
-                + ", ".join(str(_dead(r)) for r in runs["normal"]),
+                + ", ".join(str(_dead(by_seed[s])) for s in common),
             )
         )
     if "normal_no_relu" in runs and "mp_no_relu" in runs:
-        a, b = _acc(runs["normal_no_relu"]), _acc(runs["mp_no_relu"])
+        a, b = paired(runs["normal_no_relu"], runs["mp_no_relu"])
         red = [100 * (1 - r["n_params"][-1] / r["initial_params"]) for r in runs["mp_no_relu"]]
         out.append(
             Claim(
@@ -289,17 +305,17 @@ def _plot_headline(result: dict, path: Path) -> None:
     axes[1].set_ylabel(f"dead output units (zero on ≥ {DEAD_FRACTION:.0%} of test images)")
     # paired gains at the last epoch, with 95 % CIs
     names = [a for a in ("mp", "output_only", "hidden_only", "momentum_reset") if a in runs]
-    normal = _acc(runs["normal"])
     for i, arm in enumerate(names):
-        m, lo, hi = paired_difference(normal, _acc(runs[arm]))
+        base, acc = paired(runs["normal"], runs[arm])
+        m, lo, hi = paired_difference(base, acc)
         err = [[m - lo], [hi - m]] if math.isfinite(lo) else None
         axes[2].errorbar(i, m, yerr=err, fmt="o", color=_COLORS[arm][1], capsize=4)
-        axes[2].plot(np.full(len(normal), i) + 0.12, _acc(runs[arm]) - normal, ".", color="0.5")
-    if "mp_no_relu" in runs:
+        axes[2].plot(np.full(base.size, i) + 0.12, acc - base, ".", color="0.5")
+    if "mp_no_relu" in runs and "normal_no_relu" in runs:
         i = len(names)
         names.append("mp_no_relu")
-        base = _acc(runs["normal_no_relu"])
-        m, lo, hi = paired_difference(base, _acc(runs["mp_no_relu"]))
+        base, acc = paired(runs["normal_no_relu"], runs["mp_no_relu"])
+        m, lo, hi = paired_difference(base, acc)
         err = [[m - lo], [hi - m]] if math.isfinite(lo) else None
         axes[2].errorbar(i, m, yerr=err, fmt="o", color=_COLORS["mp_no_relu"][1], capsize=4)
     axes[2].axhspan(PAPER_PRUNED - PAPER_NORMAL[1], PAPER_PRUNED - PAPER_NORMAL[0],
@@ -310,7 +326,7 @@ def _plot_headline(result: dict, path: Path) -> None:
     axes[2].set_ylabel("final accuracy − normal (points), mean and 95% CI")
     axes[2].legend(fontsize=7)
     fig.suptitle(f"headline: authors' MNIST protocol ({result['size']} size, "
-                 f"{len(normal)} seeds)", fontsize=9)  # fmt: skip
+                 f"{len(runs['normal'])} seeds)", fontsize=9)  # fmt: skip
     fig.savefig(path, dpi=110)
 
 

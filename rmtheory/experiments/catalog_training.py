@@ -345,7 +345,7 @@ def _claims_accuracy(result):
 
 def _claims_corrected(ds: str, sizes, runs: dict) -> list[Claim]:
     """The corrected net's baselines (full size): each rule vs the unpruned corrected net."""
-    from rmtheory.experiments.catalog_headline import paired_difference
+    from rmtheory.experiments.catalog_headline import paired, paired_difference
 
     if "normal_no_relu" not in runs:
         return []
@@ -363,8 +363,8 @@ def _claims_corrected(ds: str, sizes, runs: dict) -> list[Claim]:
                 "corrected_magnitude"):  # fmt: skip
         if arm not in runs:
             continue
-        acc = np.array([100 * r["test_accuracy"][-1] for r in runs[arm]])
-        m, lo, hi = paired_difference(base, acc)
+        b, acc = paired(runs["normal_no_relu"], runs[arm])
+        m, lo, hi = paired_difference(b, acc)
         kept = np.mean([r["n_nonzero"][-1] / r["initial_params"] for r in runs[arm]])
         ci = f" [{lo:+.2f}, {hi:+.2f}]" if math.isfinite(lo) else ""
         out.append(

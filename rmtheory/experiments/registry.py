@@ -92,6 +92,8 @@ class Alias:
 EXPERIMENTS: dict[str, Experiment] = {}
 ALIASES: dict[str, Alias] = {}
 _REPORTING = [False]  # set while reproduce() runs, so map_seeds prints per-seed progress
+# reproduce(cached_only=True): map_seeds returns the cached seeds and counts the missing ones
+_CACHED_ONLY: list = [False, 0]
 
 
 def register(exp: Experiment) -> Experiment:
@@ -182,6 +184,9 @@ def map_seeds(
             todo.append((s, path))
 
     name = getattr(fn, "__name__", "run")
+    if _CACHED_ONLY[0]:  # missing seeds keep their place as None
+        _CACHED_ONLY[1] += len(todo)
+        return [results.get(s) for s in seeds]
 
     def one(seed: int, path: Path | None) -> dict:
         from threadpoolctl import threadpool_limits
@@ -242,8 +247,13 @@ def reproduce(
     seeds: int | None = None,
     jobs: int = 1,
     plot: bool = True,
+    cached_only: bool = False,
 ) -> dict:
     """Run experiment ``name`` at ``size``; write ``<out_dir>/<name>.json`` and ``.png``.
+
+    ``cached_only`` computes nothing: the result is built from the seeds already recorded (a
+    long run still in progress, or one that spans sessions), and ``result["partial"]`` says how
+    many seed runs are missing; the claims are judged on what is there.
 
     Full-size results go to ``<out_dir>/full/`` with their per-seed records in
     ``<out_dir>/full/seeds/``; a smaller size never overwrites a larger one (see
@@ -270,10 +280,15 @@ def reproduce(
     cache = out_dir / "seeds" if size == "full" else out_dir / ".cache"
     t0 = time.perf_counter()
     _REPORTING[0] = True
+    _CACHED_ONLY[:] = [bool(cached_only), 0]
     try:
         result = exp.run(params=params, jobs=jobs, cache=cache)
+        missing = _CACHED_ONLY[1]
     finally:
         _REPORTING[0] = False
+        _CACHED_ONLY[:] = [False, 0]
+    if missing:
+        result["partial"] = f"{missing} seed runs not yet computed (built from the recorded ones)"
     result = _to_json(
         {
             "name": name,

@@ -280,6 +280,11 @@ def add_size_arguments(parser: argparse.ArgumentParser) -> None:
         "--seeds", type=int, default=None, help="number of seeds (overrides the size's)"
     )
     parser.add_argument("--jobs", type=int, default=1, help="joblib processes for runs over seeds")
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="compute nothing: build the result from the seeds already recorded",
+    )
     parser.add_argument("--out", default="figures", help="output folder (default: figures)")
 
 
@@ -289,7 +294,9 @@ def script_main(name: str, argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=f"{name}: {exp.title}")
     add_size_arguments(parser)
     args = parser.parse_args(argv)
-    result = reproduce(name, args.size, args.out, seeds=args.seeds, jobs=args.jobs)
+    result = reproduce(
+        name, args.size, args.out, seeds=args.seeds, jobs=args.jobs, cached_only=args.cached_only
+    )
     print_claims(result)
     return result
 
