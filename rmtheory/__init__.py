@@ -5,7 +5,7 @@ The public API is re-exported here; each name lives in the module named after it
 """
 
 from rmtheory._version import __version__
-from rmtheory.analysis import LayerReport, LayerTable, analyze, compress
+from rmtheory.analysis import LayerReport, LayerTable, analyze, compress, load_compressed
 from rmtheory.approximation import (
     approximation_error,
     theta_asymptotic,
@@ -62,6 +62,7 @@ __all__ = [
     "__version__",
     "LayerReport",
     "LayerTable",
+    "load_compressed",
     "analyze",
     "compress",
     "load_weights",
