@@ -39,3 +39,22 @@ def test_demo_says_what_runs_and_writes_the_report_beside_its_figures(monkeypatc
     assert str(tmp_path / "X" / "reproduction.md") in out["files"]
     assert not (tmp_path / "docs").exists()  # not X/../docs
     assert sum(out["verdicts"].values()) > 0
+
+
+def test_reproduce_without_the_dataset_prints_the_reason_not_a_traceback(monkeypatch, tmp_path,
+                                                                          capsys):  # fmt: skip
+    from rmtheory import cli
+    from rmtheory.experiments.training import load_data
+
+    def unavailable(*args, **kwargs):
+        raise DatasetUnavailable("mnist", [("cache", "missing")], "place the files by hand")
+
+    monkeypatch.setattr(datasets, "load_mnist", unavailable)
+    load_data.cache_clear()
+    try:
+        code = cli.main(["reproduce", "table1", "--out", str(tmp_path), "--seeds", "1"])
+    finally:
+        load_data.cache_clear()
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "table1 needs a dataset that is not available here" in err and "Traceback" not in err
