@@ -14,20 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rmtheory.experiments.protocol_runs import DEAD_FRACTION, protocol_run
+from rmtheory.experiments.protocol_runs import ARMS, DEAD_FRACTION, protocol_run
 from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
 
 __all__ = ["HEADLINE_ARMS", "TABLE_ARMS", "run_headline_arms", "run_protocol_table"]
 
-HEADLINE_ARMS = (
-    "normal",
-    "mp",
-    "output_only",
-    "hidden_only",
-    "momentum_reset",
-    "normal_no_relu",
-    "mp_no_relu",
-)
+HEADLINE_ARMS = ARMS[: ARMS.index("mp_no_relu") + 1]  # the authors' net, its controls, no ReLU
 # Paper protocol first (the table's own claim), then the corrected net's baselines.
 TABLE_ARMS = (
     "normal",
