@@ -209,22 +209,24 @@ def _claims_headline(result: dict) -> list[Claim]:
                 "causes the gain" if base.size >= 3 and lo_arm > 0 else "no gain shown",
             )
         )
-    revived = []
-    for arm in ("mp", "output_only", "hidden_only", "momentum_reset"):
+    revived, at_end = [], []
+    for arm in ("normal", "mp", "output_only", "hidden_only", "momentum_reset"):
         if arm in runs:
-            r, d = _revivals(runs[arm])
-            revived.append(f"{arm}: {r} of {d}")
-    if revived:
-        out.append(
-            Claim(
-                "mechanism: dead output units revived right at a pass (revived of dead before)",
-                "n/a (not in the paper)",
-                "; ".join(revived),
-                "n/a",
-                f"a unit is dead when its output is 0 on >= {DEAD_FRACTION:.0%} of 2000 test "
-                "images, measured just before and just after each pass",
-            )
+            at_end.append(f"{arm} {sum(_dead(r) for r in runs[arm])}")
+            if arm != "normal":
+                r, d = _revivals(runs[arm])
+                revived.append(f"{arm} {r} of {d}")
+    out.append(
+        Claim(
+            "mechanism: dead output units at the end, all seeds (and revived right at a pass)",
+            "n/a (not in the paper)",
+            ", ".join(at_end) + " (right at a pass: " + "; ".join(revived) + ")",
+            "n/a",
+            f"a unit is dead when its output is 0 on >= {DEAD_FRACTION:.0%} of the test images; "
+            "'right at a pass' compares 2000 test images just before and just after each pass "
+            "(the rest revive during the epoch after it)",
         )
+    )
     by_seed = {r.get("seed", i): r for i, r in enumerate(runs["normal"])}
     mp_seeds = {r.get("seed", i) for i, r in enumerate(runs["mp"])}
     common = sorted(set(by_seed) & mp_seeds)
@@ -271,7 +273,7 @@ _COLORS = {
 
 
 def _plot_headline(result: dict, path: Path) -> None:
-    from rmtheory.plotting import band, figure
+    from rmtheory.plotting import figure
 
     runs = result["runs"]
     fig, axes = figure(ncols=3, width=5.0)
@@ -280,11 +282,12 @@ def _plot_headline(result: dict, path: Path) -> None:
             continue
         acc = np.array([r["test_accuracy"] for r in runs[arm]], np.float64) * 100
         ep = np.arange(1, acc.shape[1] + 1)
-        band(axes[0], ep, acc, label, color)
-        axes[0].lines[-1].set_linestyle(ls)
+        # seeds split into dead and alive nets: a mean ± std band would hide that, so each seed
+        # is a thin line and the mean a thick one
+        axes[0].plot(ep, acc.T, color=color, ls=ls, lw=0.5, alpha=0.5)
+        axes[0].plot(ep, acc.mean(0), color=color, ls=ls, lw=1.8, label=label)
         dead = np.array([[_dead(r, e) for e in range(len(ep))] for r in runs[arm]], np.float64)
-        band(axes[1], ep, dead, label, color)
-        axes[1].lines[-1].set_linestyle(ls)
+        axes[1].plot(ep, dead.sum(0), color=color, ls=ls, lw=1.5, marker=".", label=label)
     passes = sorted({p["epoch"] for r in runs.get("mp", []) for p in r.get("passes", [])})
     for ax in axes[:2]:
         for e in passes:
@@ -292,9 +295,12 @@ def _plot_headline(result: dict, path: Path) -> None:
         ax.set_xlabel("epoch")
     axes[0].axhline(PAPER_PRUNED, color="k", lw=0.8, ls="--")
     axes[0].axhspan(*PAPER_NORMAL, color="k", alpha=0.06)
-    axes[0].set_ylabel("test accuracy (%)  [dashed: paper's pruned; grey: paper's unpruned]")
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[0].set_title("thin: seeds, thick: mean; dashed: paper's pruned, grey: its unpruned",
+                      fontsize=7)  # fmt: skip
     axes[0].legend(fontsize=6.5)
-    axes[1].set_ylabel(f"dead output units (zero on ≥ {DEAD_FRACTION:.0%} of test images)")
+    axes[1].set_ylabel("dead output units, all seeds")
+    axes[1].set_title(f"dead: output 0 on ≥ {DEAD_FRACTION:.0%} of test images", fontsize=7)
     # paired gains at the last epoch, with 95 % CIs
     names = [a for a in ("mp", "output_only", "hidden_only", "momentum_reset") if a in runs]
     for i, arm in enumerate(names):
@@ -315,7 +321,8 @@ def _plot_headline(result: dict, path: Path) -> None:
     axes[2].axhline(0, color="k", lw=0.6)
     axes[2].set_xticks(range(len(names)), [_COLORS[a][0] for a in names], rotation=25,
                        ha="right", fontsize=6.5)  # fmt: skip
-    axes[2].set_ylabel("final accuracy − normal (points), mean and 95% CI")
+    axes[2].set_ylabel("final accuracy − normal (points)")
+    axes[2].set_title("mean and 95% CI (paired by seed); dots: seeds", fontsize=7)
     axes[2].legend(fontsize=7)
     fig.suptitle(f"headline: authors' MNIST protocol ({result['size']} size, "
                  f"{len(runs['normal'])} seeds)", fontsize=9)  # fmt: skip
