@@ -86,14 +86,17 @@ def _headline_sentences(found: dict) -> list[str]:
                 f"authors' own protocol ({result['size']} size): **{gain['verdict']}** — pruned − "
                 f"normal = {gain['ours']}. (`{path.as_posix()}`)"
             )
-        cause = [c for k, c in by.items() if k.startswith("mechanism:")]
+        cause = [c for k, c in by.items() if k.startswith("mechanism:") and " vs normal" in k]
         if cause:
-            parts = "; ".join(f"{c['claim'][len('mechanism: '):]}: {c['ours']} ({c['note']})"
-                              for c in cause)  # fmt: skip
+            parts = "; ".join(
+                f"{c['claim'][len('mechanism: ') :].replace(' vs normal (points)', '')} "
+                f"{c['ours'].split(';')[0]} ({c['note']})"
+                for c in cause
+            )
             out.append(
-                "- **Why?** With a ReLU after the output layer some class logits die (zero on "
-                "almost every image), so whole classes are never predicted; the rank cut of the "
-                "output layer revives them. Ingredients one at a time: " + parts + "."
+                "- **Why?** With a ReLU after the output layer some class outputs die (zero on "
+                "almost every image) and their classes are never predicted; the rank cut of the "
+                f"output layer revives them. One ingredient at a time (paired CI): {parts}."
             )
         relu = next((c for k, c in by.items() if k.startswith("without the final ReLU")), None)
         if relu is not None:
