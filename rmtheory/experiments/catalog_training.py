@@ -315,27 +315,36 @@ def _claims_accuracy(result):
                 else f"{min(values):g}-{max(values):g}"
             )
 
-        n_seeds = f" ({len(normal)} seeds)"
+        # the gain is judged on the seeds both nets have (all of them, unless a run is partial)
+        from rmtheory.experiments.catalog_headline import paired
+
+        pair_n, pair_p = paired(runs["none"], runs["mp"])
+        per_seed = ", ".join(f"{b - a:+.1f}" for a, b in zip(pair_n, pair_p, strict=True))
         out += [
             Claim(
                 f"{ds} {_topo(sizes)} unpruned test acc (%)",
                 show(pn),
-                f"{np.mean(normal):.2f} ± {np.std(normal):.2f}{n_seeds}",
+                f"{np.mean(normal):.2f} ± {np.std(normal):.2f} ({len(normal)} seeds: "
+                + ", ".join(f"{v:.1f}" for v in normal)
+                + ")",
                 _in_range(np.mean(normal), min(pn), max(pn), 0.03, 0.1),
                 where,
             ),
             Claim(
                 f"{ds} {_topo(sizes)} pruned test acc (%)",
                 show(pp),
-                f"{np.mean(pruned):.2f} ± {np.std(pruned):.2f}{n_seeds}",
+                f"{np.mean(pruned):.2f} ± {np.std(pruned):.2f} ({len(pruned)} seeds: "
+                + ", ".join(f"{v:.1f}" for v in pruned)
+                + ")",
                 _in_range(np.mean(pruned), min(pp), max(pp), 0.01, 0.05),
                 where,
             ),
             Claim(
                 f"{ds} {_topo(sizes)} pruning raises accuracy",
                 f"+{show(gains)} points",
-                f"{np.mean(pruned) - np.mean(normal):+.2f} points",
-                _gain_verdict(normal, pruned),
+                f"{np.mean(pair_p - pair_n):+.2f} points, paired over {pair_n.size} seeds "
+                f"({per_seed})",
+                _gain_verdict(list(pair_n), list(pair_p)),
                 where + "; 'reproduced' needs >= 3 seeds and a gain > 2 standard errors",
             ),
         ]
