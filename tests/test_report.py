@@ -45,3 +45,31 @@ def test_a_claim_shared_by_two_figures_appears_once(tmp_path):
     text = write_report(tmp_path, tmp_path / "rep.md").read_text()
     assert sum(ln.startswith("| table1 | quick | acc |") for ln in text.splitlines()) == 1
     assert "| fig1 | quick | same claims as table1 |" in text
+
+
+def test_headline_summary_quotes_each_full_size_table_and_only_full(tmp_path):
+    def table(name, size, ds, epochs, gain):
+        return {"name": name, "size": size, "title": "t", "wall_time_s": 1.0,
+                "params": {"dataset": ds, "protocol": {"epochs": epochs}},
+                "claims": [
+                    {"claim": f"{ds} [a] pruning raises accuracy", "paper": "+19", "ours": gain,
+                     "verdict": "partly", "note": "same topology; more"},
+                    {"claim": f"{ds} [a] corrected net: mp − unpruned (points)", "paper": "n/a",
+                     "ours": f"{ds}-corrected", "verdict": "n/a", "note": ""}]}  # fmt: skip
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "table1.json").write_text(
+        json.dumps(table("table1", "full", "mnist", 40, "+6.5"))
+    )
+    (tmp_path / "table4.json").write_text(
+        json.dumps(table("table4", "quick", "fashion", 70, "+1.0"))
+    )
+    head = write_report(tmp_path, tmp_path / "rep.md").read_text().split("## The paper's")[0]
+    assert "(mnist [a], 40 epochs; same topology): **partly**, +6.5 (paper +19)" in head
+    assert "Without the final ReLU, MP pruning there: mnist-corrected." in head
+    assert "fashion" not in head  # a quick-size table is not the paper's size
+    (tmp_path / "full" / "table4.json").write_text(
+        json.dumps(table("table4", "full", "fashion", 70, "+1.0"))
+    )
+    head = write_report(tmp_path, tmp_path / "rep.md").read_text().split("## The paper's")[0]
+    assert "(fashion [a], 70 epochs; same topology): **partly**, +1.0" in head
