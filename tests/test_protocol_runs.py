@@ -2,6 +2,8 @@
 records match a direct computation, and an interrupted run resumes to the same numbers."""
 
 import importlib
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,3 +121,33 @@ def test_cached_only_builds_a_partial_result_from_recorded_seeds(tmp_path):
     assert (
         "in 0 of 1 seeds" in gain["ours"] or "in 1 of 1 seeds" in gain["ours"]
     )  # paired on seed 0
+
+
+def _background_tool():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "run_full_background.py"
+    spec = importlib.util.spec_from_file_location("run_full_background", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_background_workers_never_share_a_run_and_take_over_a_dead_ones(tmp_path):
+    import subprocess
+    import sys
+
+    tool = _background_tool()
+    claim = tmp_path / "table1-a-mp-seed0.claim"
+    assert tool._claim(claim) and claim.read_text() == str(os.getpid())
+    assert not tool._claim(claim)  # held by a live worker (this one)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    claim.write_text(dead)  # its worker has exited
+    assert tool._claim(claim) and claim.read_text() == str(os.getpid())
+    # every arm x seed of a full-size table is one unit, labelled by its topology
+    params = {"topologies": [[4, 3, 2]], "arms": ["normal", "mp"], "protocol": {"epochs": 2}}
+    units = list(tool._runs("t", params))
+    assert [(label, arm) for label, arm, _ in units] == [("t-4x3x2-normal", "normal"),
+                                                         ("t-4x3x2-mp", "mp")]  # fmt: skip
+    assert all(p == {"epochs": 2, "sizes": [4, 3, 2]} for _, _, p in units)

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from rmtheory.experiments.registry import _atomic_write
+
 __all__ = ["ARMS", "DEAD_FRACTION", "protocol_run"]
 
 ARMS = (
@@ -177,7 +179,7 @@ def protocol_run(
             per_epoch = json.loads(side.read_text())
 
         def save_side(epoch, model, history):
-            side.write_text(json.dumps(per_epoch))
+            _atomic_write(side, json.dumps(per_epoch))  # a kill mid-write must not lose the run
 
     callbacks = [record] + ([save_side] if ckpt is not None else [])
     _, h = proto.run((xtr, ytr), (xte, yte), seed=seed, pruner=pruner, sparsifier=sparsifier,
