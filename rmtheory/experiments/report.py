@@ -119,7 +119,7 @@ def _full_table_sentences(table) -> list[str]:
     for c in result.get("claims", []):
         if "raises accuracy" in c["claim"]:
             out.append(
-                f"- **At the paper's size** ({c['claim'].split(' pruning')[0]}, {epochs} epochs; "
+                f"- **At full size** ({c['claim'].split(' pruning')[0]}, {epochs} epochs; "
                 f"{c['note'].split(';')[0]}): **{c['verdict']}**, {c['ours']} (paper "
                 f"{c['paper']}). (`{path.as_posix()}`)"
             )
