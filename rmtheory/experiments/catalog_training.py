@@ -58,7 +58,7 @@ PAPER = {
 
 # The topology each dataset's full size runs. MNIST: the paper's smallest row of Tables 1-3
 # (3.29 M parameters, 40 epochs, ~10 min a run on one core). No Fashion row of Tables 4-6 fits
-# the budget (18.6-27.9 M parameters x 70 epochs: ~2 core-hours a run, ~40 for a table), so
+# the budget (16.1-27.9 M parameters x 70 epochs: 1.4-2.5 core-hours a run, 30+ for a table), so
 # Fashion keeps the paper's protocol (70 epochs, a pass every 7, T = 87.5) on the largest net
 # that does: the shape of its first row, [784, 2000, 4000, 2000, 500, 10], at a quarter of the
 # width (the last hidden layer stays 500, as in every paper row): 1.65 M parameters.
