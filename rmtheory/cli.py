@@ -61,6 +61,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         print(f"unknown experiment(s) {unknown}; see `rmtheory list`", file=sys.stderr)
         return 2
     from rmtheory.datasets import DatasetUnavailable
+    from rmtheory.experiments.registry import NothingRecorded
 
     for name in names:
         try:
@@ -69,6 +70,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             print_claims(result)
         except DatasetUnavailable as err:
             print(f"{name} needs a dataset that is not available here:\n{err}", file=sys.stderr)
+            return 2
+        except NothingRecorded as err:  # --cached-only with nothing recorded
+            print(f"{name}: {err}", file=sys.stderr)
             return 2
     if args.all or args.report:
         print(write_report(args.out), write_gallery(args.out))

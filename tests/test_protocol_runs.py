@@ -151,3 +151,21 @@ def test_background_workers_never_share_a_run_and_take_over_a_dead_ones(tmp_path
     assert [(label, arm) for label, arm, _ in units] == [("t-4x3x2-normal", "normal"),
                                                          ("t-4x3x2-mp", "mp")]  # fmt: skip
     assert all(p == {"epochs": 2, "sizes": [4, 3, 2]} for _, _, p in units)
+
+
+def test_cached_only_with_nothing_recorded_is_a_clear_error(tmp_path, capsys):
+    from rmtheory.cli import main
+    from rmtheory.experiments import reproduce
+    from rmtheory.experiments.catalog_training import _claims_accuracy
+    from rmtheory.experiments.registry import NothingRecorded
+
+    with pytest.raises(NothingRecorded, match=r"no seed run of 'headline' at smoke size"):
+        reproduce("headline", "smoke", tmp_path, plot=False, cached_only=True)
+    assert not list(tmp_path.rglob("*.json"))  # nothing computed, nothing written
+    assert main(["reproduce", "headline", "--smoke", "--cached-only", "--out", str(tmp_path)]) == 2
+    assert "compute them first" in capsys.readouterr().err
+    # a table whose pruned arm is not recorded yet has no accuracy claim rather than a crash
+    run = {"test_accuracy": [0.9], "n_nonzero": [10], "initial_params": 10}
+    partial = {"params": {"dataset": "mnist"}, "topologies": [[784, 10]],
+               "runs": [{"none": [run]}]}  # fmt: skip
+    assert _claims_accuracy(partial) == []

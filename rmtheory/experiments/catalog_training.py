@@ -280,7 +280,8 @@ def _paper_rows(result):
         return
     topo = PAPER[ds]["topologies"]
     for sizes, runs in zip(result["topologies"], result["runs"], strict=True):
-        yield ds, sizes, runs, (topo.index(sizes) if sizes in topo else None)
+        if "none" in runs and "mp" in runs:  # a partial (cached-only) result may lack an arm
+            yield ds, sizes, runs, (topo.index(sizes) if sizes in topo else None)
 
 
 def _in_range(ours: float, lo: float, hi: float, rel: float, partly: float) -> str:

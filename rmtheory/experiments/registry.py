@@ -89,11 +89,16 @@ class Alias:
     statement: str
 
 
+class NothingRecorded(FileNotFoundError):
+    """``reproduce(cached_only=True)`` found no recorded seed run to build a result from."""
+
+
 EXPERIMENTS: dict[str, Experiment] = {}
 ALIASES: dict[str, Alias] = {}
 _REPORTING = [False]  # set while reproduce() runs, so map_seeds prints per-seed progress
-# reproduce(cached_only=True): map_seeds returns the cached seeds and counts the missing ones
-_CACHED_ONLY: list = [False, 0]
+# reproduce(cached_only=True): map_seeds returns the cached seeds and counts the missing and the
+# found ones
+_CACHED_ONLY: list = [False, 0, 0]
 
 
 def register(exp: Experiment) -> Experiment:
@@ -186,6 +191,7 @@ def map_seeds(
     name = getattr(fn, "__name__", "run")
     if _CACHED_ONLY[0]:  # missing seeds keep their place as None
         _CACHED_ONLY[1] += len(todo)
+        _CACHED_ONLY[2] += len(results)
         return [results.get(s) for s in seeds]
 
     def one(seed: int, path: Path | None) -> dict:
@@ -280,13 +286,18 @@ def reproduce(
     cache = out_dir / "seeds" if size == "full" else out_dir / ".cache"
     t0 = time.perf_counter()
     _REPORTING[0] = True
-    _CACHED_ONLY[:] = [bool(cached_only), 0]
+    _CACHED_ONLY[:] = [bool(cached_only), 0, 0]
     try:
         result = exp.run(params=params, jobs=jobs, cache=cache)
-        missing = _CACHED_ONLY[1]
+        missing, found = _CACHED_ONLY[1], _CACHED_ONLY[2]
     finally:
         _REPORTING[0] = False
-        _CACHED_ONLY[:] = [False, 0]
+        _CACHED_ONLY[:] = [False, 0, 0]
+    if cached_only and missing and not found:
+        raise NothingRecorded(
+            f"cached_only: no seed run of {name!r} at {size} size is recorded in {cache} "
+            f"({missing} runs missing); compute them first (reproduce without cached_only)"
+        )
     if missing:
         result["partial"] = f"{missing} seed runs not yet computed (built from the recorded ones)"
     result = _to_json(
