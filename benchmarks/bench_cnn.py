@@ -27,6 +27,7 @@ import time
 from collections import defaultdict
 
 import numpy as np
+from bench_trainer import torch_epoch  # the same timed PyTorch epoch as the MLP benchmark
 
 import rmtheory.nn.conv as conv_mod
 from rmtheory.nn import CNN, authors_cnn, train
@@ -101,26 +102,7 @@ def torch_runner(channels, fc, X, y, threads):
         if j == 0 and j < len(widths) - 2:
             mods += [nn.BatchNorm1d(b), nn.ReLU(), nn.Dropout(0.5)]
     net = nn.Sequential(*mods).train()
-    opt = torch.optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
-    tX, ty = torch.from_numpy(X), torch.from_numpy(y)
-
-    def run() -> float:
-        t = time.perf_counter()
-        perm = torch.randperm(len(tX))
-        total, correct = 0.0, 0
-        for s in range(0, len(tX), BATCH):
-            idx = perm[s : s + BATCH]
-            xb, yb = tX[idx], ty[idx]
-            out = net(xb)
-            loss = torch.nn.functional.cross_entropy(out, yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item()
-            correct += int((out.argmax(1) == yb).sum())
-        return time.perf_counter() - t
-
-    return run
+    return torch_epoch(net, X, y)
 
 
 def breakdown(model: CNN, X, y) -> dict[str, float]:

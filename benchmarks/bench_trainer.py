@@ -64,19 +64,11 @@ def factorise_half(model: MLP, seed: int = 0) -> MLP:
     return model
 
 
-def torch_runner(sizes, X, y, threads):
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    mods = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        mods.append(torch.nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            mods.append(torch.nn.ReLU())
-    net = torch.nn.Sequential(*mods)
+def torch_epoch(net, X, y):
+    """One timed PyTorch epoch (SGD lr 0.001, momentum 0.9, batch 128): the work both trainers
+    do per epoch, with the same loss, accuracy and bookkeeping per batch."""
+    import torch
+
     opt = torch.optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
     tX, ty = torch.from_numpy(X), torch.from_numpy(y)
 
@@ -97,6 +89,22 @@ def torch_runner(sizes, X, y, threads):
         return time.perf_counter() - t
 
     return run
+
+
+def torch_runner(sizes, X, y, threads):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    mods = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        mods.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            mods.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*mods)
+    return torch_epoch(net, X, y)
 
 
 def matmul_share(model: MLP, X, y) -> float:
