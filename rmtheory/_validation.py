@@ -162,3 +162,46 @@ def rng(seed: Any) -> np.random.Generator:
             raise ValueError(f"seed must be >= 0, got {seed!r}")
         return np.random.default_rng(seed)
     raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {seed!r}")
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def n_jobs(value: Any, name: str = "jobs") -> int:
+    """A worker count, checked once for every entry point and capped at :func:`available_cpus`.
+
+    ``-1`` (or any negative ``-k``, joblib's convention) means all CPUs but ``k - 1``; ``0`` and
+    non-integers are refused.  A count above the CPUs this process may use is cut to that number
+    with a warning: more processes than cores only add start-up cost and cache thrashing.
+
+    >>> n_jobs(1)
+    1
+    >>> n_jobs(-1) == available_cpus()
+    True
+    """
+    import warnings
+
+    if value is None or isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer (a worker count, or -1 for all CPUs), got {_describe(value)}")
+    jobs, cpus = int(value), available_cpus()
+    if jobs == 0:
+        raise ValueError(f"{name} must be a positive worker count or -1 for all CPUs, got 0")
+    if jobs < 0:
+        if -jobs > cpus:
+            raise ValueError(f"{name}={jobs} leaves no CPU: this process may use {cpus}")
+        return cpus + 1 + jobs
+    if jobs > cpus:
+        warnings.warn(
+            f"{name}={jobs} is more than the {cpus} CPU(s) this process may use; using {cpus}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return cpus
+    return jobs

@@ -8,6 +8,12 @@ apart.  ``rmtheory reproduce NAME --full`` then reads the records.
 
     python tools/run_full_background.py table1
     python tools/run_full_background.py table1 --reverse
+    python tools/run_full_background.py table1 --arms normal mp --seeds 3:10   # more seeds
+    python tools/run_full_background.py table1 --sizes 784,2000,2000,1000,500,10 --arms normal mp
+    python tools/run_full_background.py headline --arms normal mp output_only --seeds 6:30
+
+Runs go seed by seed (every chosen arm of a seed, then the next seed), so a stopped worker leaves
+complete paired seeds behind.
 """
 
 import argparse
@@ -49,16 +55,21 @@ def _claim(path: Path) -> bool:
     return True
 
 
-def _runs(name: str, params: dict):
-    """(label, map_seeds keyword arguments) for every arm of every topology."""
+def _runs(name: str, params: dict, arms=None, topologies=None):
+    """(label, arm, protocol) for every chosen arm of every chosen topology."""
     if "topologies" in params:  # a table: one protocol per topology
-        for sizes in params["topologies"]:
+        for sizes in topologies or params["topologies"]:
             proto = {**params["protocol"], "sizes": list(sizes)}
-            for arm in params["arms"]:
+            for arm in arms or params["arms"]:
                 yield f"{name}-{'x'.join(map(str, sizes))}-{arm}", arm, proto
     else:
-        for arm in HEADLINE_ARMS:
+        for arm in arms or HEADLINE_ARMS:
             yield f"{name}-{arm}", arm, params["protocol"]
+
+
+def _seed_range(text: str, n_seeds: int) -> range:
+    start, _, stop = text.partition(":")
+    return range(int(start or 0), int(stop) if stop else n_seeds)
 
 
 def main() -> None:
@@ -66,14 +77,19 @@ def main() -> None:
     parser.add_argument("name")
     parser.add_argument("--reverse", action="store_true")
     parser.add_argument("--out", default="figures/full")
+    parser.add_argument("--arms", nargs="+", help="arms to run (default: every arm)")
+    parser.add_argument("--seeds", default="", help="START:STOP (default: the size's seeds)")
+    parser.add_argument("--sizes", action="append", help="a topology, e.g. 784,2000,10 (repeatable)")
     args = parser.parse_args()
     params = dict(EXPERIMENTS[args.name].sizes["full"])
     cache = Path(args.out) / "seeds"
     ckpt = _checkpoints(cache)
     Path(ckpt).mkdir(parents=True, exist_ok=True)
     registry._REPORTING[0] = True  # a line per finished seed
-    units = [(label, arm, proto, s) for label, arm, proto in _runs(args.name, params)
-             for s in range(params["n_seeds"])]  # fmt: skip
+    topologies = [[int(n) for n in t.split(",")] for t in args.sizes or []]
+    seeds = _seed_range(args.seeds, params["n_seeds"])
+    runs = list(_runs(args.name, params, args.arms, topologies))
+    units = [(label, arm, proto, s) for s in seeds for label, arm, proto in runs]
     with threadpool_limits(limits=1, user_api="blas"):
         for label, arm, proto, seed in units[:: -1 if args.reverse else 1]:
             claim = Path(ckpt) / f"{label}-seed{seed}.claim"

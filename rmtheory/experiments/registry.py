@@ -198,14 +198,18 @@ def map_seeds(
         from threadpoolctl import threadpool_limits
 
         t0 = time.perf_counter()
+        from rmtheory.provenance import environment
+
         # one BLAS thread per worker when several run at once: oversubscribed OpenBLAS is 10x slower
         with threadpool_limits(limits=1 if jobs != 1 else None, user_api="blas"):
             out = _to_json(fn(seed=seed, **kwargs))
+            if isinstance(out, dict):  # where it ran: float32 results are bit-equal only there
+                out.setdefault("environment", _to_json(environment()))
         if path is not None:
             _atomic_write(path, json.dumps(out))
         if show:
             print(
-                f"  {name} seed {seed} done in {time.perf_counter() - t0:.1f} s",
+                f"  {name}{_label(kwargs)} seed {seed} done in {time.perf_counter() - t0:.1f} s",
                 file=sys.stderr,
                 flush=True,
             )
@@ -220,6 +224,15 @@ def map_seeds(
         done = Parallel(n_jobs=jobs)(delayed(one)(s, p) for s, p in todo)
         results.update({s: r for (s, _), r in zip(todo, done, strict=True)})
     return [results[s] for s in seeds]
+
+
+def _label(kwargs: dict) -> str:
+    """What a finished unit was, beyond its seed: its arm or method, when it has one."""
+    parts = [f"{k}={kwargs[k]}" for k in ("arm", "method") if isinstance(kwargs.get(k), str)]
+    sizes = (kwargs.get("protocol") or {}).get("sizes") if isinstance(kwargs.get("protocol"), dict) else None
+    if sizes:
+        parts.append("x".join(map(str, sizes)))
+    return f" [{', '.join(parts)}]" if parts else ""
 
 
 def _output_dir(out_dir: Path, name: str, size: str) -> Path:
