@@ -1,0 +1,50 @@
+"""Re-judge every committed result without recomputing: the verdicts must not move.
+
+The claims of a result are a pure function of its JSON (``Experiment.claims``), so judging a
+committed ``figures/full/*.json`` again with today's rules must give, claim by claim, what was
+committed.  This is the guard of every refactoring of the rules (``rmtheory.experiments.rules``):
+a change of leniency shows here as a changed verdict, a changed tolerance as a changed note.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rmtheory.experiments import EXPERIMENTS
+
+ROOT = Path(__file__).resolve().parents[1] / "figures"
+FULL = sorted((ROOT / "full").glob("*.json"))
+QUICK = sorted(ROOT.glob("*.json"))
+
+
+def _rejudge(path: Path) -> tuple[list[dict], list[dict]]:
+    committed = json.loads(path.read_text())
+    result = {k: v for k, v in committed.items() if k != "claims"}
+    again = [dict(c.__dict__) for c in EXPERIMENTS[committed["name"]].claims(result)]
+    return committed["claims"], again
+
+
+def test_there_are_full_size_records():
+    assert len(FULL) >= 10, "figures/full/*.json went missing"
+
+
+@pytest.mark.parametrize("path", FULL, ids=lambda p: p.stem)
+def test_full_size_verdicts_unchanged(path):
+    committed, again = _rejudge(path)
+    assert len(again) == len(committed)
+    for old, new in zip(committed, again, strict=True):
+        # every field: claim, paper, ours, verdict and the note that states the rule
+        assert new == old, f"{path.name}: {old['claim']}"
+
+
+@pytest.mark.parametrize("path", QUICK, ids=lambda p: p.stem)
+def test_quick_size_verdicts_unchanged(path):
+    committed, again = _rejudge(path)
+    if json.loads(path.read_text())["size"] == "smoke":
+        pytest.skip("smoke results are never judged")
+    assert [(c["claim"], c["verdict"]) for c in again] == [
+        (c["claim"], c["verdict"]) for c in committed
+    ], path.name
