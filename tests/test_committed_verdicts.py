@@ -23,7 +23,7 @@ QUICK = sorted(ROOT.glob("*.json"))
 def _rejudge(path: Path) -> tuple[list[dict], list[dict]]:
     committed = json.loads(path.read_text())
     result = {k: v for k, v in committed.items() if k != "claims"}
-    again = [dict(c.__dict__) for c in EXPERIMENTS[committed["name"]].claims(result)]
+    again = [c.as_dict() for c in EXPERIMENTS[committed["name"]].claims(result)]
     return committed["claims"], again
 
 

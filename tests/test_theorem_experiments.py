@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from rmtheory.confidence import classification_confidence, network_logits
 from rmtheory.experiments import ALIASES, EXPERIMENTS
 from rmtheory.experiments import catalog_theorems as cat
+from rmtheory.experiments import rules
 from rmtheory.experiments import theorem_runs as tr
 from rmtheory.marchenko_pastur import MarchenkoPastur
 
@@ -59,10 +60,10 @@ def test_quantile_from_counts_matches_numpy():
 
 
 def test_binomial_helpers():
-    assert cat._upper95(0, 100) == pytest.approx(1 - 0.05 ** (1 / 100), rel=1e-9)
+    assert rules.upper95(0, 100) == pytest.approx(1 - 0.05 ** (1 / 100), rel=1e-9)
     # a frequency at p is not significant, 3x p over 10 000 draws is
-    assert cat._worst_pvalue([10, 12, 9], 1000, 0.01) > 0.1
-    assert cat._worst_pvalue([0, 300, 0], 10000, 0.01) < 1e-6
+    assert rules.worst_pvalue([10, 12, 9], 1000, 0.01) > 0.1
+    assert rules.worst_pvalue([0, 300, 0], 10000, 0.01) < 1e-6
 
 
 # ---------------------------------------------------------------------------------- Thm 8.2

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rmtheory.experiments.registry import Claim, Experiment, register, verdict
+from rmtheory.experiments import rules
+from rmtheory.experiments.registry import Claim, Experiment, register
+from rmtheory.experiments.rules import relative as verdict
 
 FIG17_PAPER = {"beta": (0.05, 0.5, 0.95), "lambda_plus": (4.127, 4.005, 3.901)}
 
@@ -58,7 +60,7 @@ def _claims_fig17(result):
             f"Fig 17(b) lambda_+ at beta={b} (authors' code)",
             f"{p:.3f}",
             f"{code[b]:.3f}",
-            "reproduced" if abs(code[b] - p) <= 0.05 else "not reproduced",
+            rules.absolute(code[b], p, tol=0.05),
         )
         for b, p in zip(*FIG17_PAPER.values(), strict=True)
     ]
@@ -68,7 +70,7 @@ def _claims_fig17(result):
             "Fig 17(b) spread lambda_+(0.05) - lambda_+(0.95)",
             "0.226",
             f"{spread:.3f}",
-            "reproduced" if abs(spread - 0.226) <= 0.012 else "not reproduced",
+            rules.absolute(spread, 0.226, tol=0.012),
             "the spread is set by the TW term, the level moves with the draw",
         )
     )
@@ -228,7 +230,7 @@ def _claims_fig16(result):
                 f"Fig 16 overlaps at sigma={s:g} vs sqrt(1-1/sigma^2)",
                 f"{p:.3f}",
                 f"u {u:.3f}, v {v:.3f}",
-                "reproduced" if worst < 0.03 else "partly" if worst < 0.1 else "not reproduced",
+                rules.at_most(worst, 0.03, 0.1, strict=True),
                 "prediction is the N -> infinity limit; tolerance 0.03",
             )
         )
@@ -346,11 +348,7 @@ def _claims_fig15(result):
                     f"Ex 5.6 overlap at theta={t:g}",
                     f"{po:.3f}",
                     f"{ov:.3f}",
-                    "reproduced"
-                    if abs(ov - po) < 0.03
-                    else "partly"
-                    if abs(ov - po) < 0.1
-                    else "not reproduced",
+                    rules.absolute(ov, po, 0.03, 0.1, strict=True),
                 )
             )
     return out

@@ -23,6 +23,7 @@ from rmtheory.experiments.cnn_runs import (
     cnn_run,
     fewest_within,
 )
+from rmtheory.experiments import rules
 from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
 
 QUICK_CHANNELS = [1, 8, 16, 32, 64, 128]  # a quarter of the authors' widths
@@ -265,9 +266,7 @@ def _not_checkable(result: dict, claims: list[tuple[str, str]]) -> list[Claim]:
 
 def _drop_verdict(drop: float) -> str:
     """Paper: the pruned CNN's test accuracy is 'slightly lower' (a 'marginal drop')."""
-    if 0 <= drop <= 1:
-        return "reproduced"
-    return "partly" if -1 <= drop <= 3 else "not reproduced"
+    return rules.in_band(drop, good=(0.0, 1.0), loose=(-1.0, 3.0))
 
 
 def _claims_curves(result: dict, train_claim: str | None, half: bool = True) -> list[Claim]:
@@ -302,19 +301,9 @@ def _claims_curves(result: dict, train_claim: str | None, half: bool = True) -> 
             "normal CNN's",
             "about half (counts lost)" if half else "much fewer (counts lost)",
             f"{100 * ratio:.1f} % ({par_p:,.0f} vs {par_n:,.0f}; {split})",
-            (
-                "reproduced"
-                if 0.35 <= ratio <= 0.65
-                else "partly"
-                if 0.2 <= ratio <= 0.8
-                else "not reproduced"
-            )
+            rules.in_band(ratio, good=(0.35, 0.65), loose=(0.2, 0.8))
             if half
-            else "reproduced"
-            if ratio <= 0.65
-            else "partly"
-            if ratio <= 0.85
-            else "not reproduced",
+            else rules.at_most(ratio, 0.65, 0.85),
             "depends on the lost keep-fraction constant T (T = 1.25 x epochs here)",
         ),
     ]
@@ -329,7 +318,7 @@ def _claims_curves(result: dict, train_claim: str | None, half: bool = True) -> 
                 f"{ds}: normal CNN training accuracy",
                 f"{'100' if target == 100 else 'about 99'} %",
                 f"{np.mean(tr_n):.2f} %",
-                "reproduced" if err <= 0.5 else "partly" if err <= 2 else "not reproduced",
+                rules.at_most(err, 0.5, 2.0),
                 "running accuracy of the training-mode (dropout on) predictions over the last epoch, "
                 "as the authors log it",
             ),
@@ -338,8 +327,8 @@ def _claims_curves(result: dict, train_claim: str | None, half: bool = True) -> 
                 "yes (less overfitting)",
                 f"train {np.mean(tr_p):.2f} vs {np.mean(tr_n):.2f} %; gap {gap_p:+.2f} vs "
                 f"{gap_n:+.2f} points",
-                "reproduced" if (np.mean(tr_p) < np.mean(tr_n) and gap_p < gap_n)
-                else "partly" if (np.mean(tr_p) < np.mean(tr_n) or gap_p < gap_n) else "not reproduced",
+                rules.grade(np.mean(tr_p) < np.mean(tr_n) and gap_p < gap_n,
+                            np.mean(tr_p) < np.mean(tr_n) or gap_p < gap_n),
             ),
         ]  # fmt: skip
     return out
@@ -369,17 +358,16 @@ def _claims_sweeps(result: dict, removed: float) -> list[Claim]:
         Claim(texts[0][0], texts[0][1],
               f"{kept:.2f} % removed at {100 * np.mean([m[1] for m in mp]):.2f} % accuracy "
               f"(unsparsified {100 * np.mean([m[2] for m in mp]):.2f} %)",
-              "reproduced" if kept > removed else "partly" if kept > removed - 5 else "not reproduced",
+              rules.at_least(kept, removed, removed - 5, strict=True),
               "'significant' read as more than 1 point; % of the initial parameter count, biases and "
               "batch-norm parameters included, as the authors count"),
         Claim(texts[1][0], texts[1][1],
               "n/a (the normal net's sweep does not reach that sparsity)" if math.isnan(drop)
               else f"{drop:.2f} points at {frac_mp:.2f} % of the parameters",
-              "n/a" if math.isnan(drop)
-              else "reproduced" if drop >= 2 else "partly" if drop >= 0.5 else "not reproduced",
+              rules.at_least(drop, 2.0, 0.5),
               "'several' read as >= 2 points"),
         Claim(texts[2][0], texts[2][1], f"{frac_mp:.2f} % vs {frac_n:.2f} % of the parameters left",
-              "reproduced" if frac_mp < frac_n else "not reproduced",
+              rules.grade(frac_mp < frac_n),
               "fewest weights keeping the accuracy within 1 point of the unsparsified net"),
     ]  # fmt: skip
 

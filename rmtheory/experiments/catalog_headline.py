@@ -15,9 +15,19 @@ from pathlib import Path
 import numpy as np
 
 from rmtheory.experiments.protocol_runs import ARMS, DEAD_FRACTION, protocol_run
+from rmtheory.experiments import rules
 from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
+from rmtheory.experiments.rules import paired, paired_difference
+from rmtheory.experiments.rules import paired_seeds as _seeds
 
-__all__ = ["HEADLINE_ARMS", "TABLE_ARMS", "run_headline_arms", "run_protocol_table"]
+__all__ = [
+    "HEADLINE_ARMS",
+    "TABLE_ARMS",
+    "run_headline_arms",
+    "run_protocol_table",
+    "paired",
+    "paired_difference",
+]
 
 HEADLINE_ARMS = ARMS[: ARMS.index("mp_no_relu") + 1]  # the authors' net, its controls, no ReLU
 # Paper protocol first (the table's own claim), then the corrected net's baselines.
@@ -83,20 +93,6 @@ def run_headline_arms(params: dict, jobs: int, cache, arms=HEADLINE_ARMS) -> dic
     return {"arms": [a for a in arms if a in runs], "runs": runs}
 
 
-def _seeds(a_runs: list[dict], b_runs: list[dict]) -> list[int]:
-    """The seeds two arms both have, in the order :func:`paired` returns them."""
-    a = {r.get("seed", i) for i, r in enumerate(a_runs)}
-    return sorted(a & {r.get("seed", i) for i, r in enumerate(b_runs)})
-
-
-def paired(a_runs: list[dict], b_runs: list[dict], epoch: int = -1) -> tuple[np.ndarray, ...]:
-    """Final accuracies (%) of two arms over the seeds both have, in seed order."""
-    a = {r.get("seed", i): r for i, r in enumerate(a_runs)}
-    b = {r.get("seed", i): r for i, r in enumerate(b_runs)}
-    common = sorted(set(a) & set(b))
-    return _acc([a[s] for s in common], epoch), _acc([b[s] for s in common], epoch)
-
-
 def run_protocol_table(params: dict, jobs: int, cache) -> dict:
     """The table family's result layout (``topologies``, ``runs`` per topology) from the protocol
     runner: ``runs[t]["none"]`` / ``["mp"]`` are the paper protocol's normal and pruned nets, the
@@ -112,21 +108,6 @@ def run_protocol_table(params: dict, jobs: int, cache) -> dict:
 
 
 # ------------------------------------------------------------------ statistics
-def _acc(runs: list[dict], epoch: int = -1) -> np.ndarray:
-    return np.array([100 * r["test_accuracy"][epoch] for r in runs], dtype=np.float64)
-
-
-def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of ``b - a`` over paired seeds and its 95 % t confidence interval (lo, hi)."""
-    from scipy import stats
-
-    d = np.asarray(b, np.float64) - np.asarray(a, np.float64)
-    if d.size < 2:
-        return float(d.mean()), math.nan, math.nan
-    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
-    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
-
-
 def _dead(run: dict, epoch: int = -1) -> int:
     zf = run["zero_fraction"][epoch]
     return 0 if zf is None else int(sum(f >= DEAD_FRACTION for f in zf))
@@ -165,28 +146,21 @@ def _claims_headline(result: dict) -> list[Claim]:
     n = normal.size
     k = _gain_seeds(normal, mp)
     _, lo, _ = paired_difference(normal, mp)
-    gain_verdict = "reproduced" if n >= 3 and lo > 0 else "partly" if k > 0 else "not reproduced"
+    gain_verdict = rules.paired_gain(lo, n, gain_seeds=k, min_seeds=3)
     out = [
         Claim(
             "headline: unpruned test accuracy with a ReLU on the output (%)",
             f"{PAPER_NORMAL[0]:g}-{PAPER_NORMAL[1]:g}",
             f"{_fmt(normal)} (seeds: {', '.join(f'{v:.1f}' for v in normal)})",
-            "reproduced"
-            if PAPER_NORMAL[0] - 5 <= normal.mean() <= PAPER_NORMAL[1] + 5
-            else "partly"
-            if normal.mean() < 97
-            else "not reproduced",
+            rules.grade(PAPER_NORMAL[0] - 5 <= normal.mean() <= PAPER_NORMAL[1] + 5,
+                        normal.mean() < 97),
             where + "; dead output units: " + ", ".join(str(_dead(r)) for r in runs["normal"]),
         ),
         Claim(
             "headline: MP-pruned test accuracy (%)",
             f"{PAPER_PRUNED:g}",
             f"{_fmt(mp)} (seeds: {', '.join(f'{v:.1f}' for v in mp)})",
-            "reproduced"
-            if abs(mp.mean() - PAPER_PRUNED) <= 1.0
-            else "partly"
-            if abs(mp.mean() - PAPER_PRUNED) <= 5
-            else "not reproduced",
+            rules.absolute(mp.mean(), PAPER_PRUNED, tol=1.0, loose=5.0),
             where + " (8 epochs; the paper's 98.5 is after 40)",
         ),
         Claim(

@@ -24,12 +24,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-import scipy.stats
-
+from rmtheory.experiments import rules
 from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register, register_alias
+from rmtheory.experiments.rules import ALPHA, upper95, worst_pvalue
 
 # ------------------------------------------------------------------ shared helpers
-ALPHA = 1e-3  # a statement is "violated" when its Monte Carlo p-value is below this
 
 
 def _ratio_grid() -> np.ndarray:
@@ -57,16 +56,10 @@ def _ratio_quantile(counts, n: int, level: float) -> float:
     return 10.0 ** _quantile_from_counts(counts, n, _ratio_grid(), level)
 
 
-def _upper95(k: int, n: int) -> float:
-    """One-sided 95 % Clopper–Pearson upper bound on a binomial probability."""
-    return 1.0 if k >= n else float(scipy.stats.beta.ppf(0.95, k + 1, n - k))
-
-
-def _worst_pvalue(per_input, n: int, p: float) -> float:
-    """Bonferroni-corrected p-value of H0 "P(violation) <= p for every input" (binomial)."""
-    k = np.asarray(per_input)
-    pv = scipy.stats.binom.sf(k - 1, n, p)
-    return float(min(1.0, pv.min() * k.size))
+def _certified_rule(flipped: int, certified) -> str:
+    """A conditional bound: violated when a certified input flips; vacuous when < 1 % certified."""
+    useful = max(certified) > 0.01
+    return rules.statement(violated=bool(flipped) and useful, vacuous=not useful)
 
 
 def _slope(x, y) -> float:
@@ -202,12 +195,7 @@ def _claims_theorem42(result):
         first = [result["distance_mean"][i][j][0] for j in range(len(result["ratios"]))]
         last = [result["distance_mean"][i][j][-1] for j in range(len(result["ratios"]))]
         decreasing = all(lo < hi for lo, hi in zip(last, first, strict=True))
-        if not checkable:
-            v = "not checkable"
-        elif decreasing and all(r - 2 * s > 0 for r, s in zip(rates, ses, strict=True)):
-            v = "holds"
-        else:
-            v = "violated"
+        v = rules.rate_rule(rates, ses, decreasing, checkable, k=2.0)
         rate_txt = "; ".join(
             f"c = {c:g}: {first[j]:.3g} -> {last[j]:.2g}, a = {rates[j]:.2f} ± {ses[j]:.2f}"
             for j, c in enumerate(result["ratios"])
@@ -306,8 +294,8 @@ def _pool_prob_runs(seed_runs: list[list[dict]], section: str | None, n_draws: i
                 "frequency": float(per_input.sum() / pairs),
                 "max_input_frequency": float(per_input.max() / n_R),
                 "worst_input": int(per_input.max()),
-                "upper95": _upper95(int(per_input.max()), n_R),  # worst input, independent draws
-                "pvalue": _worst_pvalue(per_input, n_R, p),
+                "upper95": upper95(int(per_input.max()), n_R),  # worst input, independent draws
+                "pvalue": worst_pvalue(per_input, n_R, p),
                 "max_ratio": max(r["max_ratio"][k] for r in src),
                 "ratio_median": _ratio_quantile(counts, pairs, 0.5),
                 "ratio_q99": _ratio_quantile(counts, pairs, 0.99),
@@ -336,7 +324,7 @@ def _violation_texts(pooled: list[dict]) -> tuple[str, str, float]:
         parts.append(
             f"p = {_fmt_p(k)}: {v}/{n} (worst input {w}/{pooled[0]['n_R']}, 95% upper {up:.2g})"
         )
-    verdict = "violated" if worst * len(keys) < ALPHA else "holds"
+    verdict = rules.pvalue_rule(worst, tests=len(keys), alpha=ALPHA)
     return "; ".join(parts), verdict, worst
 
 
@@ -502,7 +490,7 @@ def _claims_lemma53(result):
                 "with probability >= 1 - (2N)^-3",
                 f"certified (δ > τ) {100 * cert[0]:.1f}% (N = {pooled[0]['N']}) -> "
                 f"{100 * cert[-1]:.1f}% (N = {pooled[-1]['N']}) of the pairs; flipped among them: {flipped}",
-                ("violated" if flipped else "holds") if max(cert) > 0.01 else "vacuous",
+                _certified_rule(flipped, cert),
                 "vacuous = true but certifies < 1% of the inputs",
             )
         )
@@ -523,10 +511,10 @@ def _claims_lemma53(result):
         slope = _slope(Ns, a) if len(Ns) >= 2 else float("nan")
         dmed = [r["delta_median"] for r in pooled]
         if layout == "planted":
-            v = "holds" if slope < 0 else "violated"
+            v = rules.statement(violated=not slope < 0)
             note = "planted blocks do not grow with N, so a(N, s) ~ sqrt(log(2N) / N)"
         else:
-            v = "vacuous" if slope > 0 else "holds"
+            v = rules.statement(violated=False, vacuous=slope > 0)
             note = (
                 "with 1/fan-in scaling ||W3||_inf ~ sqrt(N) and ||W1 s|| ~ sqrt(N): hypothesis "
                 "(30) fails, the shift grows while the actual change does not"
@@ -785,7 +773,7 @@ def _claims_theorem54(result):
             "with probability >= 1 - p - P(θ_N > θ)",
             f"certified {100 * cert[0]:.1f}% (N = {ex[0]['N']}) -> {100 * cert[-1]:.1f}% "
             f"(N = {ex[-1]['N']}) of the pairs; flipped among them: {flipped}",
-            ("violated" if flipped else "holds") if max(cert) > 0.01 else "vacuous",
+            _certified_rule(flipped, cert),
         )
     )
     ratio = [s["shift_over_lemma51"] for s in summ]
@@ -805,7 +793,7 @@ def _claims_theorem54(result):
                 if cross
                 else ""
             ),
-            "holds" if th_max < result["cut"] else "violated",
+            rules.statement(violated=not th_max < result["cut"]),
             "the comparison of θ with ε holds in every draw; the whole bound also carries the "
             "Lemma 5.3 term (R -> S), which decays like sqrt(log N / N): below the crossover the "
             "deterministic Lemma 5.1 certificate is the stronger one",
@@ -1009,7 +997,7 @@ def _claims_theorem57(result):
                 f"{sw.mean(axis=0)[-1]:.2f}; violations {bad}/{acc.size}; max Δδ / shift {ratio:.2g}; "
                 f"Lemma 5.1 for the same cut: {l51[0]:.3f} -> {l51[-1]:.3f} (per-sample "
                 f"{l51s[0]:.2f} -> {l51s[-1]:.2f})",
-                "violated" if bad else "holds",
+                rules.statement(violated=bool(bad)),
                 f"mean over {acc.shape[0]} seeds; |T| p <= {fp:.1g}; the uniform δ0 = max_s "
                 "shift(s) is set by the largest inputs, hence the gap to the per-sample bound",
             )
@@ -1021,7 +1009,7 @@ def _claims_theorem57(result):
             "Thm 5.7 on planted nets: hypothesis (30) holds, a(N, s) -> 0 (Remark 5.5)",
             "a(N) -> 0",
             f"median a(N, s) {a[0]:.3g} (N = {Np[0]}) -> {a[-1]:.3g} (N = {Np[-1]}), ~N^{sl:+.2f}",
-            "holds" if sl < 0 else "violated",
+            rules.statement(violated=not sl < 0),
         )
     )
     T = result["trained"]
@@ -1043,7 +1031,7 @@ def _claims_theorem57(result):
             f"accuracy {acc0.mean():.3f} -> {acc1.mean():.3f} after pruning; hypothesis (30) "
             f"fails: median a(N, s) {at[0]:.3g} -> {at[-1]:.3g} ~N^{slope_t:+.2f} (at init "
             f"~N^{slope_i:+.2f}) instead of -> 0",
-            "violated" if bad else ("vacuous" if useless else "holds"),
+            rules.statement(violated=bool(bad), vacuous=useless),
             "true but useless: with 1/fan-in scaling ||W3||_inf ~ sqrt(N) and ||y|| ~ sqrt(N), so "
             "the Lemma 5.3 part of the shift grows like sqrt(N log N); R is also not independent "
             "of the other layers after training (the pruning does hurt these nets)",
@@ -1255,7 +1243,7 @@ def _plot_theorem82(result, path: Path):
     for (key, rows), mk in zip(result["union"].items(), ("o-", "s--", "^:"), strict=False):
         p = float(key)
         f = np.asarray([r["frequency"] for r in rows])
-        up = np.asarray([_upper95(r["count"], n) for r in rows])
+        up = np.asarray([upper95(r["count"], n) for r in rows])
         ax.errorbar(
             Ns, f / p, [np.zeros_like(f), (up - f) / p], fmt=mk, capsize=3, label=f"p = {key}"
         )
@@ -1289,7 +1277,7 @@ def _claims_theorem82(result):
                 f"P(|M - EM| > u) <= 2 exp(...): max ratio {worst2:.3f}; "
                 f"tightness u_emp / u_bound at p = {lvl:g}: {ratios[0]:.2f} (N = {Ns[0]}) -> "
                 f"{ratios[-1]:.2f} (N = {Ns[-1]}); sd(M)/σ {sd[0]:.2f} -> {sd[-1]:.2f}",
-                "violated" if max(ex, ex2) > 4.0 else "holds",
+                rules.excess_rule(max(ex, ex2), limit=4.0),
                 f"{n:.0e} draws per N; 'violated' if an empirical tail exceeds its bound by more "
                 f"than 4 Monte Carlo sd anywhere on the grid (largest excess here "
                 f"{max(ex, ex2):+.1f} sd)",
@@ -1311,7 +1299,7 @@ def _claims_theorem82(result):
             "Thm 8.2 'in particular': E max X_i <= σ sqrt(2 log N), E max |X_i| <= σ sqrt(2 log 2N)",
             "holds for every N",
             "; ".join(rows) + " (exact means by quadrature)",
-            "holds" if ok else "violated",
+            rules.statement(violated=not ok),
         )
     )
     parts, bad = [], False
@@ -1319,14 +1307,14 @@ def _claims_theorem82(result):
         p = float(key)
         f = [r["frequency"] for r in rows_]
         k_tot = max(r["count"] for r in rows_)
-        bad |= scipy.stats.binom.sf(k_tot - 1, n, p) * len(rows_) < ALPHA
+        bad |= rules.pvalue_rule(rules.binomial_pvalue(k_tot, n, p), tests=len(rows_)) == "violated"
         parts.append(f"p = {key}: {min(f):.3g}-{max(f):.3g} (frequency / p <= {max(f) / p:.2f})")
     out.append(
         Claim(
             "Gaussian tail + union bound used by Lemma 5.3: P(||Rx||_inf > σ sqrt(2 log(2N/p))) <= p",
             "<= p",
             "observed frequency over N: " + "; ".join(parts),
-            "violated" if bad else "holds",
+            rules.statement(violated=bad),
             "the union over the N independent rows costs little; the slack is the Chernoff "
             "tail P(|Z| > t) <= 2 exp(-t²/2), loose by about t sqrt(pi/2)",
         )

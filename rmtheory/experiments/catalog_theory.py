@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rmtheory.experiments import rules
 from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
 from rmtheory.experiments.regression import CHOICES, TABLE7
 
@@ -27,12 +28,6 @@ from rmtheory.experiments.regression import CHOICES, TABLE7
 def _pm(values) -> str:
     v = np.asarray(values, dtype=np.float64)
     return f"{v.mean():.4g} ± {v.std():.2g}"
-
-
-def _grade(err: float, good: float, loose: float) -> str:
-    if not math.isfinite(err):
-        return "n/a"
-    return "reproduced" if err <= good else "partly" if err <= loose else "not reproduced"
 
 
 # ------------------------------------------------------------------ Fig 26 / Fig 12: §10.4 data
@@ -204,23 +199,21 @@ def _claims_fig12(result):
             "Lemma 5.1: |Δδ| <= sqrt2 s_drop s_max(W2) ||s|| for every test point (W1 to rank 1)",
             "max ratio <= 1 (theorem)",
             f"max |Δδ| / bound = {worst:.3f}",
-            "reproduced" if worst <= 1.0 + 1e-9 else "not reproduced",
+            rules.grade(worst <= 1.0 + 1e-9),
             "the actual change in δ against the bound, all seeds and test points",
         ),
         Claim(
             "Eq 40 with Lemma 5.1: accuracy after pruning >= #G/|T|",
             "bound <= actual (theorem)",
             f"bound {_pm(cert)}% vs actual {_pm(pruned)}%",
-            "reproduced"
-            if all(c <= p + 1e-9 for c, p in zip(cert, pruned, strict=True))
-            else "not reproduced",
+            rules.grade(all(c <= p + 1e-9 for c, p in zip(cert, pruned, strict=True))),
         ),
         Claim(
             "Ex 5.2: for many objects δ is much larger than the Lemma 5.1 change (pruning W1)",
             "many (numbers lost)",
             f"{many:.1f}% of the test set has δ above the bound at the only cut that prunes W1 "
             f"(s_min = {_pm(smin)}); half is certified only for cuts below {_pm(eps50)}",
-            "reproduced" if many >= 50 else "partly" if many >= 10 else "not reproduced",
+            rules.at_least(many, 50.0, 10.0),
             "W1 is 500x2: cuts below s_min(W1) remove nothing, so the bound is vacuous for this "
             "net (Remark 5.1: the product of s_max makes it large); the paper's cut was lost",
         ),
@@ -422,14 +415,14 @@ def _claims_theta(result, fig: str):
             f"{fig}: θ(N) -> f(σ_r) (eq 37, reconstructed); value at N = {N}",
             f"lost; theory f({min(p['sigmas']):g}) = {inf:.4f}",
             f"{m:.4f} ± {s:.3f} (gap {m - inf:+.4f})",
-            _grade(abs(m - inf), 0.03, 0.1),
+            rules.absolute(m, inf, tol=0.03, loose=0.1),
             f"{p['n_seeds']} seeds; tolerance 0.03 (about 2 sd of one draw at N = 1600)",
         ),
         Claim(
             f"{fig}: convergence rate a in rms|θ_N - f| ~ C N^-a",
             "0.5 (outlier and overlap fluctuations, N^-1/2)",
             f"{rate:.2f} (C = {result['constant']:.2f}, N = {result['sizes'][0]}..{N})",
-            _grade(abs(rate - 0.5), 0.15, 0.3) if len(result["sizes"]) >= 3 else "n/a",
+            rules.absolute(rate, 0.5, tol=0.15, loose=0.3) if len(result["sizes"]) >= 3 else "n/a",
             "docs/theorems.md measured 0.32-0.59 with 20 seeds up to N = 3000"
             + ("" if len(result["sizes"]) >= 3 else "; too few sizes here to fit a rate"),
         ),
@@ -437,7 +430,7 @@ def _claims_theta(result, fig: str):
             f"{fig}: θ(N) < 2 + ε, i.e. Theorem 5.4 beats Lemma 5.1 (§5.6)",
             f"f(σ_r) = {inf:.3f} < {2 + p['eps']:g}",
             f"max over N of mean θ_N = {max(result['theta_mean']):.3f}",
-            "reproduced" if max(result["theta_mean"]) < 2.0 + p["eps"] else "not reproduced",
+            rules.grade(max(result["theta_mean"]) < 2.0 + p["eps"]),
         ),
     ]
     d = result.get("directions")
@@ -450,9 +443,7 @@ def _claims_theta(result, fig: str):
                 "holds with θ = ||W'-S||_op (eq 61)",
                 f"max ratio / θ = {max(d['ratio_pruned']) / d['theta']:.3f}; median ratio "
                 f"{med_p:.3f} vs {med_d:.3f} for W - W'",
-                "reproduced"
-                if max(d["ratio_pruned"]) <= d["theta"] * (1 + 1e-9)
-                else "not reproduced",
+                rules.grade(max(d["ratio_pruned"]) <= d["theta"] * (1 + 1e-9)),
                 "typical inputs see far less than the supremum θ",
             )
         )
@@ -749,13 +740,7 @@ def _lower_claim(sizes, runs, key: str, what: str, size: str) -> Claim:
     wins = int(np.sum(m < n))
     ratio = float(np.median(m) / np.median(n)) if np.isfinite(np.median(n)) else 0.0
     k = len(n)
-    verdict = (
-        "reproduced"
-        if wins == k and ratio <= 0.8
-        else "partly"
-        if wins > k / 2
-        else "not reproduced"
-    )
+    verdict = rules.seed_majority(wins, k, ratio, ratio_good=0.8)
     return Claim(
         f"§10.3 {_topo(sizes)}: pruned net has a significantly smaller {what} MSE",
         "pruned < unpruned (values lost)",
@@ -779,7 +764,7 @@ def _claims_regression(result):
                 f"§10.3 {_topo(sizes)}: MP pruning reduces the number of parameters",
                 "a reduction (value lost)",
                 f"{red:.1f}% ({init:,} -> {final:,.0f})",
-                "reproduced" if red > 0 else "not reproduced",
+                rules.grade(red > 0),
                 "the amount depends on the lost schedule constant T",
             )
         )

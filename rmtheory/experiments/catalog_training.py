@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from rmtheory.experiments.catalog_headline import TABLE_ARMS, run_protocol_table
-from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register, verdict
+from rmtheory.experiments import rules
+from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
+from rmtheory.experiments.rules import relative as verdict
 from rmtheory.experiments.training import train_run
 
 # The paper's numbers (algorithms.md §2.3) and its topologies reconstructed from the parameter
@@ -284,25 +286,6 @@ def _paper_rows(result):
             yield ds, sizes, runs, (topo.index(sizes) if sizes in topo else None)
 
 
-def _in_range(ours: float, lo: float, hi: float, rel: float, partly: float) -> str:
-    """Verdict of a value against a paper range [lo, hi] (a point when lo == hi)."""
-    if lo * (1 - rel) <= ours <= hi * (1 + rel):
-        return "reproduced"
-    return "partly" if lo * (1 - partly) <= ours <= hi * (1 + partly) else "not reproduced"
-
-
-def _gain_verdict(normal: list[float], pruned: list[float]) -> str:
-    """Pruned beats normal by more than 2 standard errors of the difference (>= 3 seeds needed)."""
-    n, p = np.asarray(normal), np.asarray(pruned)
-    gain = p.mean() - n.mean()
-    if gain <= 0:
-        return "not reproduced"
-    if min(n.size, p.size) < 3:
-        return "partly"  # a positive gain, but too few seeds to call it
-    se = math.sqrt(n.var(ddof=1) / n.size + p.var(ddof=1) / p.size)
-    return "reproduced" if gain > 2 * se else "partly"
-
-
 def _claims_accuracy(result):
     out = []
     for ds, sizes, runs, idx in _paper_rows(result):
@@ -338,7 +321,7 @@ def _claims_accuracy(result):
                 f"{np.mean(normal):.2f} ± {np.std(normal):.2f} ({len(normal)} seeds: "
                 + ", ".join(f"{v:.1f}" for v in normal)
                 + ")",
-                _in_range(np.mean(normal), min(pn), max(pn), 0.03, 0.1),
+                rules.in_range(np.mean(normal), min(pn), max(pn), rel=0.03, partly=0.1),
                 where,
             ),
             Claim(
@@ -347,7 +330,7 @@ def _claims_accuracy(result):
                 f"{np.mean(pruned):.2f} ± {np.std(pruned):.2f} ({len(pruned)} seeds: "
                 + ", ".join(f"{v:.1f}" for v in pruned)
                 + ")",
-                _in_range(np.mean(pruned), min(pp), max(pp), 0.01, 0.05),
+                rules.in_range(np.mean(pruned), min(pp), max(pp), rel=0.01, partly=0.05),
                 where,
             ),
             Claim(
@@ -355,7 +338,7 @@ def _claims_accuracy(result):
                 f"+{show(gains)} points",
                 f"{np.mean(pair_p - pair_n):+.2f} points, paired over {pair_n.size} seeds "
                 f"({per_seed})",
-                _gain_verdict(list(pair_n), list(pair_p)),
+                rules.unpaired_gain(list(pair_n), list(pair_p), z=2.0, min_seeds=3),
                 where + "; 'reproduced' needs >= 3 seeds and a gain > 2 standard errors",
             ),
         ]
@@ -562,7 +545,7 @@ def _claims_fig5(result):
             "Fig 5(b) train accuracy drop right after a pruning pass",
             "small (recovered within an epoch)",
             f"{drop:.2f} points on average over {len(probes)} passes",
-            "reproduced" if drop < 2 else "partly" if drop < 10 else "not reproduced",
+            rules.at_most(drop, 2.0, 10.0, strict=True),
             "the paper shows the drop only graphically; 'small' read as < 2 points",
         )
     ]
@@ -772,13 +755,8 @@ def _claims_fig21(result):
             "Ex 9.3 accuracy at the BEMA rank within 0.5 points of the full net",
             "yes",
             f"{at_rank:.2f} vs {full:.2f}",
-            "n/a"  # the BEMA rank lies outside the truncation grid
-            if math.isnan(at_rank)
-            else "reproduced"
-            if full - at_rank < 0.5
-            else "partly"
-            if full - at_rank < 2
-            else "not reproduced",
+            # n/a when the BEMA rank lies outside the truncation grid (at_rank is NaN)
+            rules.at_most(full - at_rank, 0.5, 2.0, strict=True),
         ),
     ]
 
@@ -874,13 +852,7 @@ def _claims_fig6(result):
                 f"Fig 6 {label}: fewest weights keeping 90% of the best accuracy",
                 "<0.5% of weights (paper: >99.5% removed)" if method == "mp" else "-",
                 f"{fewest[method]:.2f}% of weights at {best:.1f}% acc",
-                (
-                    "reproduced"
-                    if fewest[method] < 0.5
-                    else "partly"
-                    if fewest[method] < 5
-                    else "not reproduced"
-                )
+                rules.at_most(fewest[method], 0.5, 5.0, strict=True)
                 if method == "mp"
                 else "n/a",
             )
@@ -890,7 +862,7 @@ def _claims_fig6(result):
             "Figs 6/9: MP-pruned training leaves a net that sparsifies further than normal training",
             "yes (Fig 9 a vs b)",
             f"{fewest['mp']:.2f}% vs {fewest['none']:.2f}% of weights",
-            "reproduced" if fewest["mp"] < fewest["none"] else "not reproduced",
+            rules.grade(fewest["mp"] < fewest["none"]),
         )
     )
     return out
@@ -969,11 +941,7 @@ def _claims_esd(result):
             "trained layer: bulk follows MP (GoF on the central window)",
             "good fit (paper §4.1)",
             f"GoF {result['gof']:.4f}",
-            "reproduced"
-            if result["gof"] < 0.05
-            else "partly"
-            if result["gof"] < 0.15
-            else "not reproduced",
+            rules.at_most(result["gof"], 0.05, 0.15, strict=True),
         ),
         Claim(
             "trained layer: noise variance stays at the initial 1/fan_in",
@@ -1073,7 +1041,7 @@ def _claims_fig22(result):
                 f"Fig 22 {init} init + MP pruning: test accuracy above 90 %",
                 "> 90",
                 f"{100 * m:.2f} ± {100 * s:.2f} (unpruned {100 * n:.2f})",
-                "reproduced" if m > 0.9 else "partly" if m > 0.85 else "not reproduced",
+                rules.at_least(m, 0.9, 0.85, strict=True),
                 "dataset and topology of Fig 22 were lost; Fashion-MNIST assumed",
             )
         )

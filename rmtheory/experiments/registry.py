@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from rmtheory.experiments.rules import VERDICTS, Claim, relative
+
 __all__ = [
     "Experiment",
     "Claim",
@@ -40,32 +42,6 @@ __all__ = [
 ]
 
 SIZES = ("smoke", "quick", "full")
-#: Verdicts of a claim: against the paper's numbers (figures, tables) or of a statement (theorems).
-VERDICTS = (
-    "reproduced",
-    "partly",
-    "not reproduced",
-    "holds",
-    "violated",
-    "vacuous",
-    "not checkable",
-    "n/a",
-)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One numbered claim of the paper with our value and a verdict."""
-
-    claim: str
-    paper: str
-    ours: str
-    verdict: str  # one of VERDICTS
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
 
 @dataclass(frozen=True)
@@ -125,11 +101,8 @@ def resolve(name: str) -> str:
 
 
 def verdict(ours: float, paper: float, rel: float = 0.05, partly: float = 0.15) -> str:
-    """``reproduced`` within ``rel`` relative error, ``partly`` within ``partly``, else not."""
-    if not (math.isfinite(ours) and math.isfinite(paper)):
-        return "n/a"
-    err = abs(ours - paper) / max(abs(paper), 1e-300)
-    return "reproduced" if err <= rel else "partly" if err <= partly else "not reproduced"
+    """:func:`rmtheory.experiments.rules.relative` (kept under its old name)."""
+    return relative(ours, paper, rel, partly)
 
 
 def _to_json(obj: Any) -> Any:
@@ -324,7 +297,7 @@ def reproduce(
             "wall_time_s": time.perf_counter() - t0,
         }
     )
-    claims = [_to_json(c.__dict__) for c in exp.claims(result)]
+    claims = [_to_json(c.as_dict()) for c in exp.claims(result)]
     if size == "smoke":  # seconds on a toy problem: shown, never judged against the paper
         for c in claims:
             c["verdict"] = "n/a"
