@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from rmtheory.nn.model import MLP
-from rmtheory.nn.train import History
+from rmtheory.nn.history import History
 
 FORMAT = "rmtheory.nn/1"
 #: Arrays holding model state (weights, biases, normalisation statistics, momentum): checked on load for

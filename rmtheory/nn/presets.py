@@ -44,8 +44,10 @@ from typing import Any
 import numpy as np
 
 from rmtheory.nn.model import MLP
-from rmtheory.nn.pruners import MomentumReset, MPPruner, linear_schedule
-from rmtheory.nn.train import History, lr_at_passes, train
+from rmtheory.nn.history import History
+from rmtheory.nn.methods import training_hooks
+from rmtheory.nn.pruners import MomentumReset, MPPruner
+from rmtheory.nn.train import lr_at_passes, train
 
 __all__ = ["PaperProtocol", "paper_protocol"]
 
@@ -87,23 +89,21 @@ class PaperProtocol:
         )
 
     def pruner(self, layers: Sequence[int] | None = None) -> MPPruner:
-        """Algorithm 1 as the authors ran it, on all layers or only on ``layers``."""
-        return MPPruner(
-            every=self.every,
-            keep_fraction=linear_schedule(self.T),
-            gof_cutoff=self.gof_cutoff,
-            reset_momentum=self.reset_momentum,
-            protect_output=self.protect_output,
-            layers=layers,
-            drop_bias_on_resplit=self.drop_bias_on_resplit,
-            alpha=self.alpha,
-            beta=self.beta,
-            variant=self.variant,
-        )
+        """Algorithm 1 as the authors ran it, on all layers or only on ``layers``.
+
+        Built by the method table (:func:`rmtheory.nn.methods.training_hooks`, method ``"mp"``).
+        """
+        return training_hooks("mp", **self.pruner_settings(), layers=layers).pruner
+
+    def pruner_settings(self) -> dict[str, Any]:
+        """The method-table settings of the authors' Algorithm 1 (method ``"mp"``), no ``layers``."""
+        names = ("every", "T", "gof_cutoff", "reset_momentum", "protect_output",
+                 "drop_bias_on_resplit", "alpha", "beta", "variant")  # fmt: skip
+        return {k: getattr(self, k) for k in names}
 
     def momentum_reset(self) -> MomentumReset:
         """The control: the passes' optimiser re-creation without any layer change."""
-        return MomentumReset(every=self.every)
+        return training_hooks("momentum_reset", every=self.every).pruner
 
     def lr_schedule(self) -> Callable[[int], float]:
         """Their learning rate: ×``lr_decay`` per epoch, applied only at pass epochs."""

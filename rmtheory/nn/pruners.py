@@ -47,13 +47,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from rmtheory.bema import MIN_BULK_EIGENVALUES
 from rmtheory.lowrank import svd
+from rmtheory.nn.protocols import PruneEvent
 from rmtheory.thresholds import EnergyRule, GavishDonohoRule, MPRule, Threshold, keep_rank
 
 __all__ = [
@@ -130,6 +131,11 @@ def _check_cutoff(value: Any) -> float | dict[str, float]:
     return value
 
 
+def _get_params(hook: Any) -> dict[str, Any]:
+    """The constructor arguments of a dataclass hook, by name (scikit-learn's ``get_params``)."""
+    return {f.name: getattr(hook, f.name) for f in fields(hook) if f.init}
+
+
 def _selected(layers: tuple[int, ...] | None, n_layers: int) -> set[int]:
     """Indices in ``range(n_layers)`` chosen by ``layers`` (negative ones count from the end)."""
     if layers is None:
@@ -174,6 +180,10 @@ class _RankPruner:
                 f"drop_bias_on_resplit must be True or False, got {self.drop_bias_on_resplit!r}"
             )
 
+    def get_params(self) -> dict[str, Any]:
+        """The settings this pruner was built with, by name (``type(p)(**p.get_params())`` rebuilds it)."""
+        return _get_params(self)
+
     def cutoff_for(self, layer: Any) -> float:
         """The GoF cutoff of ``layer``: ``gof_cutoff`` itself, or its entry for ``layer.kind``."""
         if not isinstance(self.gof_cutoff, dict):
@@ -197,7 +207,9 @@ class _RankPruner:
         return f
 
     # -- the trainer's protocol -------------------------------------------------------------------
-    def on_epoch_start(self, model: Any, epoch: int, n_classes: int | None = None) -> list[dict]:
+    def on_epoch_start(
+        self, model: Any, epoch: int, n_classes: int | None = None
+    ) -> list[PruneEvent]:
         """Prune before 0-based ``epoch`` when ``(epoch + 1) % every == 0``; returns event records."""
         if (epoch + 1) % self.every:
             return []
@@ -215,7 +227,7 @@ class _RankPruner:
         self._last_threshold = {int(k): float(v) for k, v in saved.items()}
 
     # -- one pruning pass -------------------------------------------------------------------------
-    def prune(self, model: Any, epoch: int, n_classes: int | None = None) -> list[dict]:
+    def prune(self, model: Any, epoch: int, n_classes: int | None = None) -> list[PruneEvent]:
         """Apply one pass of Algorithm 1 to every layer of ``model`` (1-based ``epoch``)."""
         f = self.fraction(epoch)
         rule = self.rule()
@@ -238,10 +250,10 @@ class _RankPruner:
 
     def _prune_layer(
         self, layer: Any, index: int, rule, f: float, min_rank: int, cutoff: float | None = None
-    ) -> dict:
+    ) -> PruneEvent:
         cutoff = self.cutoff_for(layer) if cutoff is None else cutoff
         out, inp = layer.shape
-        event = {
+        event: PruneEvent = {
             "layer": index,
             "shape": [out, inp],
             "rank_before": int(layer.rank),
@@ -403,7 +415,13 @@ class MomentumReset:
             raise ValueError(f"every must be a positive integer, got {self.every!r}")
         _check_reset(self.reset_momentum)
 
-    def on_epoch_start(self, model: Any, epoch: int, n_classes: int | None = None) -> list[dict]:
+    def get_params(self) -> dict[str, Any]:
+        """The settings, by name."""
+        return _get_params(self)
+
+    def on_epoch_start(
+        self, model: Any, epoch: int, n_classes: int | None = None
+    ) -> list[PruneEvent]:
         if (epoch + 1) % self.every or self.reset_momentum is False:
             return []
         return [{"action": "momentum_reset", "reason": "MomentumReset"}]
@@ -421,7 +439,13 @@ class NoPruner:
 
     reset_momentum: bool = False
 
-    def on_epoch_start(self, model: Any, epoch: int, n_classes: int | None = None) -> list[dict]:
+    def get_params(self) -> dict[str, Any]:
+        """The settings, by name."""
+        return _get_params(self)
+
+    def on_epoch_start(
+        self, model: Any, epoch: int, n_classes: int | None = None
+    ) -> list[PruneEvent]:
         return []
 
     def state_dict(self) -> dict:

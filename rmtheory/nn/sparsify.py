@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
 from rmtheory.nn.model import MLP
+from rmtheory.nn.protocols import SparsifyEvent
 from rmtheory.nn.train import _check_data, _evaluate
 
 DEFAULT_THRESHOLDS = tuple(1.0 / (1 + k) for k in range(50))
@@ -107,10 +109,16 @@ class Sparsifier:
         if not (0 <= self.start <= self.stop and math.isfinite(self.stop)):
             raise ValueError(f"need 0 <= start <= stop < inf, got {self.start}, {self.stop}")
 
+    def get_params(self) -> dict[str, Any]:
+        """The settings, by name (the masks are state, not settings)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "masks"}
+
     def threshold(self, epoch: int) -> float:
         return min(self.start + (self.stop - self.start) * epoch / self.ramp_epochs, self.stop)
 
-    def on_epoch_start(self, model: MLP, epoch: int, n_classes: int | None = None) -> list[dict]:
+    def on_epoch_start(
+        self, model: MLP, epoch: int, n_classes: int | None = None
+    ) -> list[SparsifyEvent]:
         if epoch == 0 or epoch % self.every:
             return []
         xi = self.threshold(epoch)

@@ -49,7 +49,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +58,8 @@ from tqdm.auto import tqdm
 
 from rmtheory._validation import positive_int
 from rmtheory._validation import rng as _rng
+from rmtheory.nn import checkpoint as ckpt
+from rmtheory.nn.history import History, TrainingDiverged
 from rmtheory.nn.model import MLP
 
 LOSSES = ("cross_entropy", "mse", "nll")
@@ -66,52 +67,6 @@ LOSSES = ("cross_entropy", "mse", "nll")
 #: model that ends in its own log-softmax (the authors' batch-axis one, :class:`rmtheory.nn.conv.BatchLogSoftmax`).
 CLASSIFICATION = ("cross_entropy", "nll")
 EVAL_CHUNK = 1024  # evaluation batch; only changes speed, not the numbers (beyond float rounding)
-
-
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite; ``epoch`` and ``batch`` say where (0-based)."""
-
-    def __init__(self, epoch: int, batch: int, value: float):
-        super().__init__(
-            f"loss became {value} at epoch {epoch}, batch {batch}; lower the learning rate or check "
-            "the data (the last checkpoint, if any, is from before this epoch)"
-        )
-        self.epoch, self.batch, self.value = epoch, batch, value
-
-
-@dataclass
-class History:
-    """Per-epoch records of a run (one list entry per epoch) and the pruning/sparsification events.
-
-    Accuracies are fractions in [0, 1] (nan for regression). ``train_accuracy`` is the running accuracy of
-    the training-mode predictions over the epoch and ``train_loss`` the mean over batches of loss +
-    penalties, as the authors log them; ``test_loss`` is the mean NLL (or MSE) and ``test_loss_paper`` the
-    authors' Σ_samples NLL / n_batches, the figure of Tables 3 and 6 (10 000 test samples in 79 batches
-    of 128 give ≈ 126.6 × the mean).
-    """
-
-    epoch: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
-    test_loss_paper: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
-    n_params: list[int] = field(default_factory=list)
-    n_nonzero: list[int] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    epoch_time: list[float] = field(default_factory=list)
-    events: list[dict] = field(default_factory=list)
-
-    def record(self, **values: Any) -> None:
-        for key, value in values.items():
-            getattr(self, key).append(value)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> History:
-        return cls(**d)
 
 
 # ----- losses ----------------------------------------------------------------------------------------
@@ -464,8 +419,6 @@ def train(
     >>> len(h.test_accuracy)
     3
     """
-    from rmtheory.nn import checkpoint as ckpt  # local: checkpoint imports History from here
-
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     if lr_schedule is not None and not callable(lr_schedule):
