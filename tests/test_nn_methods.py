@@ -28,6 +28,32 @@ from rmtheory.nn import (
 from rmtheory.nn.methods import arm_settings, method_spec
 
 
+def _find(name: str, *modules: str):
+    """``name`` from the first of ``modules`` that has it (experiments/ is being regrouped by family)."""
+    for module in modules:
+        try:
+            found = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+_TRAINING = ("rmtheory.experiments.training", "rmtheory.experiments.training.compute")
+_CNN = ("rmtheory.experiments.cnn_runs", "rmtheory.experiments.cnn.compute",
+        "rmtheory.experiments.cnn")  # fmt: skip
+_PROTOCOL = ("rmtheory.experiments.protocol_runs", "rmtheory.experiments.training.protocol")
+_ABLATION = ("rmtheory.experiments.catalog_training", "rmtheory.experiments.training.entries",
+             "rmtheory.experiments.training")  # fmt: skip
+
+
+def _required(name: str, modules: tuple[str, ...]):
+    found = _find(name, *modules)
+    assert found is not None, f"{name} not found in {modules}"
+    return found
+
+
 def _same_value(a, b) -> bool:
     if callable(a) or callable(b):
         if not (callable(a) and callable(b)) or a.__name__ != b.__name__:
@@ -103,9 +129,8 @@ def _table_for_training(method, s):
 
 @pytest.mark.parametrize("settings", TRAINING_SETTINGS)
 def test_training_methods(settings):
-    from rmtheory.experiments.training import METHODS
-    from rmtheory.experiments.catalog_training import ABLATION_METHODS
-
+    METHODS = _required("METHODS", _TRAINING)
+    ABLATION_METHODS = _required("ABLATION_METHODS", _ABLATION)
     assert set(METHODS) | set(ABLATION_METHODS) <= set(METHOD_SPECS)
     for method in METHODS:
         assert_same_hooks(_table_for_training(method, settings),
@@ -114,13 +139,12 @@ def test_training_methods(settings):
 
 @pytest.mark.parametrize("settings", TRAINING_SETTINGS)
 def test_training_methods_live(settings):
-    training = importlib.import_module("rmtheory.experiments.training")
-    hand = getattr(training, "_pruner", None)
+    hand = _find("_pruner", *_TRAINING)
     if hand is None:
-        pytest.skip("experiments/training.py builds no pruner by hand any more")
+        pytest.skip("experiments/training builds no pruner by hand any more")
     s = dict(settings)
     epochs = s.pop("epochs")
-    for method in training.METHODS:
+    for method in _required("METHODS", _TRAINING):
         want = hand(method, s["every"], s["T"], s["alpha"], s["beta"], s["gof_cutoff"],
                     s["variant"])  # fmt: skip
         assert_same_hook(_table_for_training(method, settings).pruner, want)
@@ -131,8 +155,7 @@ def test_training_methods_live(settings):
 # ----- experiments/cnn_runs.py: CNN_METHODS ------------------------------------------------------------
 @pytest.mark.parametrize("T", [26.0, 40.0])
 def test_cnn_methods(T):
-    from rmtheory.experiments.cnn_runs import CNN_METHODS
-
+    CNN_METHODS = _required("CNN_METHODS", _CNN)
     assert set(CNN_METHODS) <= set(METHOD_SPECS)
     every, alpha, beta, variant, gof_conv, gof_dense = 13, 0.2, 0.9, "default", 0.6, 0.05
     by_hand = {
@@ -200,8 +223,7 @@ PROTOCOLS = [{}, {"epochs": 40, "every": 7, "T": 50.0, "sizes": (784, 300, 10)},
 
 @pytest.mark.parametrize("overrides", PROTOCOLS)
 def test_protocol_arms(overrides):
-    from rmtheory.experiments.protocol_runs import ARMS
-
+    ARMS = _required("ARMS", _PROTOCOL)
     assert tuple(ARM_SPECS) == tuple(ARMS)
     for arm in ARMS:
         proto = paper_protocol(**{**overrides, **ARM_SPECS[arm].overrides})
@@ -212,11 +234,10 @@ def test_protocol_arms(overrides):
 
 @pytest.mark.parametrize("overrides", PROTOCOLS)
 def test_protocol_arms_live(overrides):
-    runs = importlib.import_module("rmtheory.experiments.protocol_runs")
-    hand = getattr(runs, "_hooks", None)
+    hand = _find("_hooks", *_PROTOCOL)
     if hand is None:
-        pytest.skip("experiments/protocol_runs.py builds no hook by hand any more")
-    for arm in runs.ARMS:
+        pytest.skip("experiments/protocol_runs builds no hook by hand any more")
+    for arm in _required("ARMS", _PROTOCOL):
         proto = paper_protocol(**{**overrides, **ARM_SPECS[arm].overrides})
         n_layers = len(proto.model(seed=0).layers)
         assert_same_hooks(protocol_hooks(arm, proto, n_layers),
