@@ -252,6 +252,31 @@ class _RankPruner:
         self, layer: Any, index: int, rule, f: float, min_rank: int, cutoff: float | None = None
     ) -> PruneEvent:
         cutoff = self.cutoff_for(layer) if cutoff is None else cutoff
+        W = layer.weight
+        U, s, Vt = svd(W)
+        event, action, k = self.plan(layer, index, s, rule, f, min_rank, cutoff)
+        if action == "truncate":
+            layer.set_dense((U[:, :k] * s[:k]) @ Vt[:k])
+        elif action == "split":
+            resplit = layer.is_factorised
+            root = np.sqrt(s[:k])
+            layer.set_factors(Vt[:k] * root[:, None], U[:, :k] * root)
+            if resplit and self.drop_bias_on_resplit:
+                layer.bias[...] = 0  # the authors' swallowed AttributeError loses the bias here
+                event["bias_dropped"] = True
+        return finish_event(event, action, k, layer.n_params())
+
+    def plan(
+        self, layer: Any, index: int, s: np.ndarray, rule, f: float, min_rank: int, cutoff: float
+    ) -> tuple[PruneEvent, str, int]:
+        """Decide one layer of one pass from its singular values ``s`` (any backend's layer).
+
+        ``layer`` needs ``shape`` (out, in of the matrix view), ``rank``, ``is_factorised``,
+        ``n_params()`` and optionally ``kind``.  Returns ``(event, action, k)``: ``action`` is
+        ``"skip"`` (``event`` is then complete), ``"keep"``, ``"truncate"`` (in place to rank
+        ``k``) or ``"split"`` (into factors of rank ``k``); the caller does the surgery and then
+        :func:`finish_event`.  ``drop_bias_on_resplit`` is the caller's to apply on a re-split.
+        """
         out, inp = layer.shape
         event: PruneEvent = {
             "layer": index,
@@ -264,20 +289,12 @@ class _RankPruner:
         if hasattr(layer, "kind"):
             event["kind"] = str(layer.kind)
             event["gof_cutoff"] = float(cutoff)
-        W = layer.weight
-        U, s, Vt = svd(W)
         try:
-            th = rule(s, W.shape)
+            th = rule(s, (out, inp))
         except ValueError as err:  # e.g. too few bulk eigenvalues for BEMA (a 10-class output)
             previous = self._last_threshold.get(index)
             if previous is None or layer.rank == min(layer.shape):
-                return {
-                    **event,
-                    "action": "skip",
-                    "reason": str(err),
-                    "rank_after": event["rank_before"],
-                    "params_after": event["params_before"],
-                }
+                return _skipped(event, str(err)), "skip", event["rank_before"]
             # earlier passes truncated the bulk away: the noise level has not changed, so the last
             # threshold fitted on this layer still separates signal from noise
             th = Threshold(previous, int(np.count_nonzero(s > previous)))
@@ -292,13 +309,8 @@ class _RankPruner:
                     f"variant needs {MIN_BULK_EIGENVALUES})"
                 )
         if not (math.isnan(th.gof) or th.gof < cutoff):
-            return {
-                **event,
-                "action": "skip",
-                "reason": f"gof {th.gof:.4g} >= cutoff {cutoff}",
-                "rank_after": event["rank_before"],
-                "params_after": event["params_before"],
-            }
+            reason = f"gof {th.gof:.4g} >= cutoff {cutoff}"
+            return _skipped(event, reason), "skip", event["rank_before"]
         k = keep_rank(th.n_above, s.size, f, min_rank)
         if k > keep_rank(th.n_above, s.size, f):
             event["floor"] = (
@@ -310,26 +322,24 @@ class _RankPruner:
         if k >= layer.rank:
             action = "keep"
         elif current <= (out + inp) * k:
-            if layer.is_factorised:
-                action = "keep"
-            else:
-                layer.set_dense((U[:, :k] * s[:k]) @ Vt[:k])
-                action = "truncate"
+            action = "keep" if layer.is_factorised else "truncate"
         else:
-            resplit = layer.is_factorised
-            root = np.sqrt(s[:k])
-            layer.set_factors(Vt[:k] * root[:, None], U[:, :k] * root)
             action = "split"
-            if resplit and self.drop_bias_on_resplit:
-                layer.bias[...] = 0  # the authors' swallowed AttributeError loses the bias here
-                event["bias_dropped"] = True
-        rank_after = k if action in ("truncate", "split") else event["rank_before"]
-        return {
-            **event,
-            "action": action,
-            "rank_after": int(rank_after),
-            "params_after": int(layer.n_params()),
-        }
+        return event, action, k
+
+
+def _skipped(event: PruneEvent, reason: str) -> PruneEvent:
+    return {**event, "action": "skip", "reason": reason, "rank_after": event["rank_before"],
+            "params_after": event["params_before"]}  # fmt: skip
+
+
+def finish_event(event: PruneEvent, action: str, k: int, params_after: int) -> PruneEvent:
+    """The event of a planned layer (:meth:`_RankPruner.plan`) once its surgery is done."""
+    if action == "skip":
+        return event
+    rank_after = k if action in ("truncate", "split") else event["rank_before"]
+    return {**event, "action": action, "rank_after": int(rank_after),
+            "params_after": int(params_after)}  # fmt: skip
 
 
 @dataclass
