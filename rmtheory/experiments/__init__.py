@@ -1,16 +1,22 @@
 """The paper's experiments as functions returning plain data, and the registry that reproduces them.
 
+One package per family (``spikes``, ``bema``, ``theory``, ``theorems``, ``training``, ``cnn``),
+each with its ``compute`` module (per-seed computations, plain data) apart from its ``entries``
+(plot, judge with :mod:`rmtheory.experiments.rules`, register).
+
 >>> from rmtheory.experiments import EXPERIMENTS
 >>> "fig17" in EXPERIMENTS
 True
 """
 
-from rmtheory.experiments import catalog as _catalog  # noqa: F401  (fills the registry)
-from rmtheory.experiments import catalog_cnn as _catalog_cnn  # noqa: F401
-from rmtheory.experiments import catalog_headline as _catalog_headline  # noqa: F401
-from rmtheory.experiments import catalog_theorems as _catalog_theorems  # noqa: F401
-from rmtheory.experiments import catalog_theory as _catalog_theory  # noqa: F401
-from rmtheory.experiments import catalog_training as _catalog_training  # noqa: F401
+# importing each family's entries fills the registry
+from rmtheory.experiments.bema import entries as _bema  # noqa: F401
+from rmtheory.experiments.cnn import entries as _cnn  # noqa: F401
+from rmtheory.experiments.spikes import entries as _spikes  # noqa: F401
+from rmtheory.experiments.theorems import entries as _theorems  # noqa: F401
+from rmtheory.experiments.theory import entries as _theory  # noqa: F401
+from rmtheory.experiments.training import entries as _training  # noqa: F401
+from rmtheory.experiments.training import headline as _headline  # noqa: F401
 from rmtheory.experiments.registry import (
     ALIASES,
     EXPERIMENTS,

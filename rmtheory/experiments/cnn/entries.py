@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rmtheory.experiments.cnn_runs import (
+from rmtheory.experiments.cnn.compute import (
     CNN_THRESHOLDS,
     accuracy_at,
     cifar_unavailable,

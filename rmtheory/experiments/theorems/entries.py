@@ -14,7 +14,7 @@ fig14), theorem61/62/64/65 -> fig16.  Verdicts: *holds* (the measured violation 
 the statement's probability, Monte Carlo error stated), *violated*, *vacuous* (true but useless,
 with by how much), *not checkable* (the size cannot resolve it), *n/a* (a measurement, no claim).
 
-The per-seed computations live in :mod:`rmtheory.experiments.theorem_runs`; importing this module
+The per-seed computations live in :mod:`rmtheory.experiments.theorems.compute`; importing this module
 fills the registry.  docs/theorems.md describes every statement and how it is checked.
 """
 
@@ -32,7 +32,7 @@ from rmtheory.experiments.rules import ALPHA, upper95, worst_pvalue
 
 
 def _ratio_grid() -> np.ndarray:
-    from rmtheory.experiments.theorem_runs import RATIO_GRID
+    from rmtheory.experiments.theorems.compute import RATIO_GRID
 
     return RATIO_GRID
 
@@ -93,7 +93,7 @@ def _dist_label(d: str) -> str:
 
 
 def _run_theorem42(params, jobs, cache):
-    from rmtheory.experiments.theorem_runs import mp_distance_sweep
+    from rmtheory.experiments.theorems.compute import mp_distance_sweep
 
     runs = map_seeds(
         mp_distance_sweep,
@@ -340,7 +340,7 @@ def _tightness_text(pooled: list[dict], key: str) -> str:
 
 
 def _run_lemma53(params, jobs, cache):
-    from rmtheory.experiments.theorem_runs import lemma53_sweep
+    from rmtheory.experiments.theorems.compute import lemma53_sweep
 
     out = {"layouts": params["layouts"], "sizes": params["sizes"]}
     for layout in params["layouts"]:
@@ -573,7 +573,7 @@ register(
 
 
 def _run_theorem54(params, jobs, cache):
-    from rmtheory.experiments.theorem_runs import theorem54_sweep
+    from rmtheory.experiments.theorems.compute import theorem54_sweep
 
     runs = map_seeds(
         theorem54_sweep,
@@ -850,7 +850,7 @@ _T57_VARIANTS = {
 
 
 def _run_theorem57(params, jobs, cache):
-    from rmtheory.experiments.theorem_runs import theorem57_planted, theorem57_trained
+    from rmtheory.experiments.theorems.compute import theorem57_planted, theorem57_trained
 
     planted = map_seeds(
         theorem57_planted,
@@ -1100,7 +1100,7 @@ _STAT_TEX = {"l2": r"$\|Rx\|_2$", "linf": r"$\|Rx\|_\infty$", "max": r"$\max_i(R
 
 
 def _run_theorem82(params, jobs, cache):
-    from rmtheory.experiments.theorem_runs import DEVIATION_GRID, borell_tis_sweep
+    from rmtheory.experiments.theorems.compute import DEVIATION_GRID, borell_tis_sweep
 
     runs = map_seeds(
         borell_tis_sweep,

@@ -7,8 +7,8 @@
   table7 — the regression hyper-parameters;
 * fig26 — the polynomial-boundary data set of §10.4.
 
-The per-seed computations live in :mod:`rmtheory.experiments.theory_runs` and
-:mod:`rmtheory.experiments.regression`; importing this module fills the registry.
+The per-seed computations live in :mod:`rmtheory.experiments.theory.compute` and
+:mod:`rmtheory.experiments.theory.regression`; importing this module fills the registry.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from rmtheory.experiments import rules
 from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
-from rmtheory.experiments.regression import CHOICES, TABLE7
+from rmtheory.experiments.theory.regression import CHOICES, TABLE7
 
 # ------------------------------------------------------------------ shared helpers
 
@@ -40,7 +40,7 @@ POLY_FOLLOWS = (
 
 
 def _run_fig26(params, jobs, cache):
-    from rmtheory.experiments.theory_runs import polynomial_data
+    from rmtheory.experiments.theory.compute import polynomial_data
 
     keys = ("n_train", "n_test", "degree", "offset", "noise")
     return {"data": polynomial_data(params["data_seed"], **{k: params[k] for k in keys})}
@@ -107,7 +107,7 @@ CONF_TRAIN = {"hidden": 500, "activation": "relu", "lr": 0.02, "momentum": 0.9}
 
 
 def _run_fig12(params, jobs, cache):
-    from rmtheory.experiments.theory_runs import confidence_run
+    from rmtheory.experiments.theory.compute import confidence_run
 
     keys = ("n_train", "n_test", "degree", "offset", "noise", "data_seed", "epochs")
     runs = map_seeds(
@@ -244,7 +244,7 @@ register(
 
 # ------------------------------------------------------------------ Figs 13, 14: θ(N)
 def _run_theta(params, jobs, cache):
-    from rmtheory.experiments.theory_runs import theta_directions, theta_sweep
+    from rmtheory.experiments.theory.compute import theta_directions, theta_sweep
 
     runs = map_seeds(
         theta_sweep,
@@ -535,7 +535,7 @@ REG_FOLLOWS = (
 
 
 def _run_fig23(params, jobs, cache):
-    from rmtheory.experiments.regression import regression_data
+    from rmtheory.experiments.theory.regression import regression_data
 
     return {
         "data": regression_data(
@@ -613,7 +613,7 @@ def _reg_sizes() -> dict:
 
 
 def _run_regression(params, jobs, cache):
-    from rmtheory.experiments.regression import regression_run
+    from rmtheory.experiments.theory.regression import regression_run
 
     keys = (
         "epochs", "lr", "momentum", "batch_size", "l2", "every", "activation", "noise_scale",

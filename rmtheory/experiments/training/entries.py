@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rmtheory.experiments.catalog_headline import TABLE_ARMS, run_protocol_table
+from rmtheory.experiments.training.headline import TABLE_ARMS, run_protocol_table
 from rmtheory.experiments import rules
 from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
 from rmtheory.experiments.rules import relative as verdict
-from rmtheory.experiments.training import train_run
+from rmtheory.experiments.training.compute import train_run
 
 # The paper's numbers (algorithms.md §2.3) and its topologies reconstructed from the parameter
 # counts (§2.2).
@@ -310,7 +310,7 @@ def _claims_accuracy(result):
             )
 
         # the gain is judged on the seeds both nets have (all of them, unless a run is partial)
-        from rmtheory.experiments.catalog_headline import paired
+        from rmtheory.experiments.training.headline import paired
 
         pair_n, pair_p = paired(runs["none"], runs["mp"])
         per_seed = ", ".join(f"{b - a:+.1f}" for a, b in zip(pair_n, pair_p, strict=True))
@@ -348,7 +348,7 @@ def _claims_accuracy(result):
 
 def _claims_corrected(ds: str, sizes, runs: dict) -> list[Claim]:
     """The corrected net's baselines (full size): each rule vs the unpruned corrected net."""
-    from rmtheory.experiments.catalog_headline import paired, paired_difference
+    from rmtheory.experiments.training.headline import paired, paired_difference
 
     if "normal_no_relu" not in runs:
         return []
@@ -691,7 +691,7 @@ FIG21_PAPER = {  # algorithms.md §2.5: the authors' printed outputs (CODE-SJK)
 
 
 def _run_fig21(params, jobs, cache):
-    from rmtheory.experiments.training import truncation_curve
+    from rmtheory.experiments.training.compute import truncation_curve
 
     runs = map_seeds(
         truncation_curve,
@@ -801,7 +801,7 @@ register(
 
 # ------------------------------------------------------------------ Fig 6: sparsification after MP training
 def _run_fig6(params, jobs, cache):
-    from rmtheory.experiments.training import sparsification_curve
+    from rmtheory.experiments.training.compute import sparsification_curve
 
     common = dict(
         dataset=params["dataset"],
@@ -905,7 +905,7 @@ register(
 
 # ------------------------------------------------------------------ ESD of a trained layer
 def _run_esd(params, jobs, cache):
-    from rmtheory.experiments.training import layer_spectrum
+    from rmtheory.experiments.training.compute import layer_spectrum
 
     runs = map_seeds(
         layer_spectrum,

@@ -1,7 +1,7 @@
 """The headline claim as the authors ran it: ``headline`` and the paper-size Tables 1–6.
 
 ``headline`` trains the authors' MNIST protocol (:func:`rmtheory.nn.paper_protocol`) and its
-controls (:mod:`rmtheory.experiments.protocol_runs`) to find which ingredient of Algorithm 1 makes
+controls (:mod:`rmtheory.experiments.training.protocol`) to find which ingredient of Algorithm 1 makes
 the pruned net beat the normal one.  The full size of Tables 1–6 (``rmtheory reproduce table1
 --full``) runs the paper's protocol and the corrected net with four pruning baselines through the
 same runner (:func:`run_protocol_table`).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rmtheory.experiments.protocol_runs import ARMS, DEAD_FRACTION, protocol_run
+from rmtheory.experiments.training.protocol import ARMS, DEAD_FRACTION, protocol_run
 from rmtheory.experiments import rules
 from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
 from rmtheory.experiments.rules import paired, paired_difference

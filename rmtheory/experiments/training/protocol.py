@@ -144,7 +144,7 @@ def protocol_run(
     ``train_loss``, ``test_loss_paper``, ``n_params``, ``never_predicted``, ``zero_fraction``
     (epoch × class)), the pass records ``passes``, the layer ``events`` and ``final_ranks``.
     """
-    from rmtheory.experiments.training import load_data
+    from rmtheory.experiments.training.compute import load_data
     from rmtheory.nn import paper_protocol
 
     if arm not in ARMS:
