@@ -73,7 +73,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import comb
 
-from rmtheory._validation import positive_finite, positive_int, real_array, rng, size_argument
+from rmtheory._validation import positive_finite, positive_int, real_array, rng
+from rmtheory.laws import Law
 
 __all__ = ["MarchenkoPastur", "wishart_eigenvalues"]
 
@@ -207,7 +208,7 @@ _NEWTON_STEPS = 3
 _GRID = 1025
 
 
-class MarchenkoPastur:
+class MarchenkoPastur(Law):
     r"""Marchenko–Pastur law of ratio :math:`\gamma` and variance :math:`\sigma^2`.
 
     The limiting eigenvalue distribution of :math:`XX^\top/n` for a :math:`p\times n` matrix
@@ -245,8 +246,14 @@ class MarchenkoPastur:
         self.ratio = positive_finite(ratio, "ratio")
         self.sigma2 = positive_finite(sigma2, "sigma2")
         g = self.ratio
-        self.lambda_minus = self.sigma2 * (1.0 - math.sqrt(g)) ** 2
-        self.lambda_plus = self.sigma2 * (1.0 + math.sqrt(g)) ** 2
+        root = math.sqrt(g)
+        # (1 - sqrt g)^2 cancels near g = 1 (relative error eps / (1 - g)^2 ... 2e-7 at 1 - 1e-9);
+        # 1 - sqrt g = (1 - g) / (1 + sqrt g) does not: 1 - g is exact there (Sterbenz)
+        # (away from 1 the plain difference does not cancel and is the better rounded of the two)
+        diff = (1.0 - g) / (1.0 + root) if 0.25 < g < 4.0 else 1.0 - root
+        unit_minus = diff * diff
+        self.lambda_minus = self.sigma2 * unit_minus
+        self.lambda_plus = self.sigma2 * (1.0 + root) ** 2
         if not math.isfinite(self.lambda_plus):
             raise ValueError(
                 f"the upper edge sigma2 * (1 + sqrt(ratio))**2 overflows float64 for ratio={ratio!r}, "
@@ -256,10 +263,11 @@ class MarchenkoPastur:
         # Continuous part in unit variance: G(phi) on phi in [0, pi].
         self._m = 1.0 + g
         self._h = 2.0 * math.sqrt(g)
-        self._a = (1.0 - math.sqrt(g)) ** 2
-        self._b = (1.0 + math.sqrt(g)) ** 2
+        self._a = unit_minus
+        self._b = (1.0 + root) ** 2
         self._c = 2.0 * abs(1.0 - g)  # zero at ratio 1: no arctan term
-        self._k = (1.0 + math.sqrt(g)) / abs(1.0 - math.sqrt(g)) if g != 1.0 else math.inf
+        # (1 + sqrt g) / |1 - sqrt g| without the cancelling difference
+        self._k = (1.0 + root) ** 2 / abs(1.0 - g) if g != 1.0 else math.inf
         self._mass = 1.0 - self.atom  # G(pi)
         # ratio > 1 / SMALL_RATIO: the continuous part is (1/ratio) MP(1/ratio, ratio * sigma2) (the
         # nonzero eigenvalues of X^T X), evaluated in the small-ratio form, so that sf, isf and the
@@ -278,7 +286,7 @@ class MarchenkoPastur:
         return f"MarchenkoPastur(ratio={self.ratio!r}, sigma2={self.sigma2!r})"
 
     # ------------------------------------------------------------------ support
-    def support(self) -> tuple[float, float]:
+    def _support(self) -> tuple[float, float]:
         """Smallest interval holding all the mass: ``(0, lambda_plus)`` when there is an atom."""
         lower = 0.0 if self.atom > 0 else self.lambda_minus
         return lower, self.lambda_plus
@@ -286,7 +294,9 @@ class MarchenkoPastur:
     # ------------------------------------------------------------------ density
     def pdf(self, x: ArrayLike) -> np.ndarray:
         r"""Density of the continuous part, :math:`\sqrt{(\lambda_+-x)(x-\lambda_-)}/(2\pi\gamma\sigma^2x)`."""
-        x = real_array(x, "x")
+        return super().pdf(x)
+
+    def _pdf(self, x: np.ndarray) -> np.ndarray:
         out = np.zeros_like(x)
         inside = (x > self.lambda_minus) & (x < self.lambda_plus)
         # in unit variance, each square root separately: nothing under- or overflows at extreme
@@ -301,8 +311,7 @@ class MarchenkoPastur:
         return out
 
     # ------------------------------------------------------------------ cdf
-    def _edge_masses(self, x: ArrayLike, survival: bool) -> np.ndarray:
-        x = real_array(x, "x")
+    def _edge_masses(self, x: np.ndarray, survival: bool) -> np.ndarray:
         if self._dual is not None:
             part = self._dual._edge_masses(x, survival) * self._mass
             if survival:
@@ -340,11 +349,48 @@ class MarchenkoPastur:
 
     def cdf(self, x: ArrayLike) -> np.ndarray:
         """Cumulative distribution function in closed form (module docstring); 1 above ``lambda_plus``."""
-        return self._edge_masses(x, survival=False)
+        return super().cdf(x)
 
     def sf(self, x: ArrayLike) -> np.ndarray:
         """Survival function ``1 - cdf(x)``, computed from the upper edge for precision in the tail."""
+        return super().sf(x)
+
+    def _cdf(self, x: np.ndarray) -> np.ndarray:
+        return self._edge_masses(x, survival=False)
+
+    def _sf(self, x: np.ndarray) -> np.ndarray:
         return self._edge_masses(x, survival=True)
+
+    # ------------------------------------------------------------------ logs
+    # The tails at both edges are power laws (mass ~ distance^{3/2} at a soft edge, ^{1/2} at the
+    # hard one), so the side of the closed form that is integrated from the nearer edge keeps its
+    # relative precision and never underflows for a representable distance; each log is taken
+    # of that side: log(cdf) below the median, log1p(-sf) above it (and the mirror for logsf).
+    def _logcdf(self, x: np.ndarray) -> np.ndarray:
+        low, high = self._edge_masses(x, survival=False), self._edge_masses(x, survival=True)
+        with np.errstate(divide="ignore"):
+            return np.where(low <= 0.5, np.log(low), np.log1p(-high))
+
+    def _logsf(self, x: np.ndarray) -> np.ndarray:
+        low, high = self._edge_masses(x, survival=False), self._edge_masses(x, survival=True)
+        with np.errstate(divide="ignore"):
+            return np.where(high <= 0.5, np.log(high), np.log1p(-low))
+
+    def _logpdf(self, x: np.ndarray) -> np.ndarray:
+        # the log of each factor of the density: nothing under- or overflows at extreme scales
+        out = np.full_like(x, -np.inf)
+        inside = (x > self.lambda_minus) & (x < self.lambda_plus)
+        t = x[inside] / self.sigma2
+        with np.errstate(divide="ignore"):
+            out[inside] = (
+                0.5 * (np.log(np.maximum(self._b - t, 0.0)) + np.log(np.maximum(t - self._a, 0.0)))
+                - np.log(2.0 * math.pi * self.ratio * t)
+                - math.log(self.sigma2)
+            )
+        if self.ratio == 1.0:
+            out[x == 0.0] = np.inf  # the hard edge
+        out[np.isnan(x)] = np.nan
+        return out
 
     # ------------------------------------------------------------------ quantiles
     # In the angle variable t = m - h cos(phi) the two sides are
@@ -448,12 +494,18 @@ class MarchenkoPastur:
         ``cdf(ppf(q)) = q`` to 1e-11 plus the rounding of ``x`` itself (``ulp(x) * pdf(x)``, which
         only matters for ratios below ~1e-10, where the support is ~1e-5 wide around ``sigma2``).
         """
-        return self._invert(real_array(q, "q"), from_upper=False)
+        return super().ppf(q)
 
     def isf(self, q: ArrayLike) -> np.ndarray:
         """Inverse survival function: ``ppf(1 - q)``, solved from the upper tail so that a tiny
         ``q`` keeps its digits (``1 - q`` would round them away)."""
-        return self._invert(real_array(q, "q"), from_upper=True)
+        return super().isf(q)
+
+    def _ppf(self, q: np.ndarray) -> np.ndarray:
+        return self._invert(q, from_upper=False)
+
+    def _isf(self, q: np.ndarray) -> np.ndarray:
+        return self._invert(q, from_upper=True)
 
     def _invert(self, q: np.ndarray, from_upper: bool) -> np.ndarray:
         if self._dual is not None:
@@ -504,9 +556,9 @@ class MarchenkoPastur:
         logarithms.  A moment beyond the float range is ``inf`` (below it, ``0.0``); relative
         accuracy ~1e-13, or ``k * 1e-16`` for huge ``k``, the conditioning of a ``k``-th power.
         """
-        k = positive_int(k, "k", minimum=0)
-        if k == 0:
-            return 1.0
+        return super().moment(k)
+
+    def _moment(self, k: int) -> float:
         g = self.ratio
         if k <= _MOMENT_FLOAT_MAX_K:
             try:
@@ -529,17 +581,25 @@ class MarchenkoPastur:
         r"""Mean :math:`\sigma^2`."""
         return self.sigma2
 
-    def var(self) -> float:
-        r"""Variance :math:`\gamma\sigma^4`."""
-        return self.ratio * self.sigma2 * self.sigma2  # inf (not OverflowError) beyond the range
+    def _mean(self) -> float:
+        return self.sigma2
 
-    def std(self) -> float:
-        """Standard deviation."""
-        return math.sqrt(self.var())
+    def _var(self) -> float:
+        # variance gamma sigma^4; inf (not OverflowError) beyond the range
+        return self.ratio * self.sigma2 * self.sigma2
 
-    def median(self) -> float:
-        """Median ``ppf(0.5)``."""
-        return float(self.ppf(0.5))
+    def _central_moment(self, k: int) -> float:
+        # the classical cumulants of MP: mu_2 = gamma s^4, mu_3 = gamma^2 s^6,
+        # mu_4 = (2 gamma^2 + gamma^3) s^8 (from the Narayana moments); closed forms keep the
+        # relative precision that raw-moment differences lose at small gamma
+        g, s2 = self.ratio, self.sigma2
+        if k == 2:
+            return self._var()
+        if k == 3:
+            return g * g * s2**3
+        if k == 4:
+            return (2.0 * g * g + g**3) * s2**4
+        return super()._central_moment(k)
 
     # ------------------------------------------------------------------ sampling
     def rvs(
@@ -551,8 +611,7 @@ class MarchenkoPastur:
 
         For the correlated eigenvalues of an actual random matrix use :func:`wishart_eigenvalues`.
         """
-        u = rng(seed).random(size_argument(size))
-        return self.ppf(u)
+        return super().rvs(size, seed)
 
 
 _MOMENT_FLOAT_MAX_K = 200

@@ -85,13 +85,15 @@ from fractions import Fraction
 from importlib import resources
 from typing import Any
 
+import numba
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 from numpy.polynomial.legendre import leggauss
 from numpy.typing import ArrayLike
-from scipy.special import airy, kv
+from scipy.special import airy, airye, kv
 
-from rmtheory._validation import positive_finite, positive_int, real_array, rng, size_argument
+from rmtheory._validation import positive_finite, positive_int, real_array
+from rmtheory.laws import Law
 
 __all__ = [
     "TracyWidom",
@@ -395,6 +397,8 @@ class _Table:
     j_mid: int
     coef_t: np.ndarray  # (n_coef, n_pieces), transposed so that each row gather is contiguous
     dcoef_t: np.ndarray  # derivative series w.r.t. s
+    coef: np.ndarray  # (n_pieces, n_coef): one piece contiguous, for the per-point kernels
+    dcoef: np.ndarray
 
     @property
     def n_pieces(self) -> int:
@@ -443,16 +447,23 @@ def _load_table(beta: int) -> _Table:
         j_mid=int(j_mid),
         coef_t=np.ascontiguousarray(coef.T),
         dcoef_t=np.ascontiguousarray(dcoef.T),
+        coef=np.ascontiguousarray(coef),
+        dcoef=np.ascontiguousarray(dcoef),
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _InverseKnots:
     """Knots (y_k, s_k, ds/dy_k), y increasing, for cubic-Hermite starts of the Newton inversion."""
 
     y: np.ndarray
     s: np.ndarray
     dsdy: np.ndarray
+
+    @functools.cached_property
+    def packed(self) -> np.ndarray:
+        """(3, n) rows y, s, ds/dy for the compiled inversion."""
+        return np.ascontiguousarray(np.stack([self.y, self.s, self.dsdy]))
 
     def start(self, y: np.ndarray) -> np.ndarray:
         k = np.clip(np.searchsorted(self.y, y) - 1, 0, self.y.size - 2)
@@ -497,13 +508,294 @@ def _finish(out: np.ndarray, scalar: bool) -> np.ndarray | float:
     return float(out[()]) if scalar else out
 
 
-class TracyWidom:
+# --------------------------------------------------------------------------------------------
+# Compiled evaluation: one pass per point over the table, the left expansion and the inversion
+# --------------------------------------------------------------------------------------------
+# Kinds of evaluation (the integer the kernels take)
+_CDF, _SF, _LOGCDF, _LOGSF, _PDF, _LOGPDF = range(6)
+_KINDS = {"cdf": _CDF, "sf": _SF, "logcdf": _LOGCDF, "logsf": _LOGSF, "pdf": _PDF, "logpdf": _LOGPDF}
+
+
+@numba.njit(cache=True)
+def _clenshaw_row(coef: np.ndarray, j: int, u: float) -> float:
+    b1 = 0.0
+    b2 = 0.0
+    two_u = 2.0 * u
+    for k in range(coef.shape[1] - 1, 0, -1):
+        b1, b2 = coef[j, k] + two_u * b1 - b2, b1
+    return coef[j, 0] + u * b1 - b2
+
+
+@numba.njit(cache=True)
+def _from_logs(log_f: float, log_sf: float, dlog: float, on_cdf_side: bool, kind: int) -> float:
+    # One of log_f / log_sf is accurate (the side the value came from), the other is formed from
+    # it without cancellation; dlog is the derivative of the accurate one.
+    if on_cdf_side:
+        if kind == 0:
+            return math.exp(log_f)
+        if kind == 1:
+            return -math.expm1(log_f)
+        if kind == 2:
+            return log_f
+        if kind == 3:
+            return math.log(-math.expm1(log_f)) if log_f < 0.0 else -math.inf
+        if kind == 4:
+            return math.exp(log_f) * dlog if log_f > -math.inf else 0.0
+        return log_f + math.log(dlog) if dlog > 0.0 else -math.inf
+    if kind == 0:
+        return -math.expm1(log_sf)
+    if kind == 1:
+        return math.exp(log_sf)
+    if kind == 2:
+        return math.log1p(-math.exp(log_sf))
+    if kind == 3:
+        return log_sf
+    if kind == 4:
+        return -math.exp(log_sf) * dlog
+    return log_sf + math.log(-dlog) if dlog < 0.0 else -math.inf
+
+
+@numba.njit(cache=True)
+def _left_tail_point(s: float, beta: int, b: np.ndarray, c: np.ndarray) -> tuple[float, float]:
+    """Scalar form of left_tail_log_cdf for finite s (same series, same order of operations)."""
+    chain = math.sqrt(2.0) if beta == 4 else 1.0
+    t = -chain * s
+    n = b.size
+    log_f2 = -(t**3) / 12 - math.log(t) / 8 + math.log(2.0) / 24 + _ZETA_PRIME_M1
+    dlog_f2 = -(t**2) / 4 - 1 / (8 * t)
+    for k in range(2, n):
+        d_k = -c[k] / (2.0 * (3 - 3 * k) * (2 - 3 * k))
+        log_f2 += d_k * t ** (3.0 - 3 * k)
+        dlog_f2 += d_k * (3 - 3 * k) * t ** (2.0 - 3 * k)
+    if beta == 2:
+        return log_f2, -dlog_f2
+    integral_q = math.sqrt(2.0) / 3 * t**1.5 + 0.5 * math.log(2.0)
+    q_sum = b[0]
+    for k in range(1, n):
+        integral_q += b[k] / (math.sqrt(2.0) * (1.5 - 3 * k)) * t ** (1.5 - 3 * k)
+        q_sum += b[k] * t ** (-3.0 * k)
+    q = math.sqrt(t / 2) * q_sum
+    if beta == 1:
+        return 0.5 * log_f2 - 0.5 * integral_q, -(0.5 * dlog_f2 - 0.5 * q)
+    if t > 1e100:  # t^3 overflows further out: log F = -inf, its slope +inf
+        return -math.inf, math.inf
+    log_f4 = 0.5 * log_f2 + 0.5 * integral_q - math.log(2.0) + math.log1p(math.exp(-integral_q))
+    dlog_f4 = 0.5 * dlog_f2 + 0.5 * q * math.tanh(0.5 * integral_q)
+    return log_f4, -chain * dlog_f4
+
+
+@numba.njit(cache=True)
+def _evaluate_kernel(x, kind, beta, a, width, j_mid, coef, dcoef, hm_b, hm_c, out):
+    """Fill ``out`` for the points of the table and left of it; return how many lie right of it
+    (those are left as NaN for the caller's beyond-table route)."""
+    n_pieces = coef.shape[0]
+    b = a + width * n_pieces
+    need_slope = kind >= 4
+    beyond = 0
+    for i in range(x.size):
+        xi = x[i]
+        if xi != xi:
+            out[i] = np.nan
+        elif xi > b:
+            out[i] = np.nan
+            beyond += 1
+        elif xi < a:
+            if xi == -math.inf:
+                log_f, dlog = -math.inf, 0.0
+            else:
+                log_f, dlog = _left_tail_point(xi, beta, hm_b, hm_c)
+            out[i] = _from_logs(log_f, 0.0, dlog, True, kind)
+        else:
+            pos = (xi - a) / width
+            j = min(max(int(math.floor(pos)), 0), n_pieces - 1)
+            u = 2.0 * (pos - j) - 1.0
+            val = _clenshaw_row(coef, j, u)
+            dlog = _clenshaw_row(dcoef, j, u) if need_slope else 0.0
+            if j < j_mid:
+                out[i] = _from_logs(val, 0.0, dlog, True, kind)
+            else:
+                out[i] = _from_logs(0.0, val, dlog, False, kind)
+    return beyond
+
+
+@numba.njit(cache=True)
+def _invert_kernel(q, upper, mid, a, width, j_mid, coef, dcoef, knots_l, knots_r, out, tail):
+    """Quantiles inside the table: cubic-Hermite start on the knots, one Newton step on the
+    Chebyshev series (as _newton).  Points beyond the knots are marked in ``tail`` (1 left,
+    2 right) for the caller's tail solvers."""
+    n_pieces = coef.shape[0]
+    b = a + width * n_pieces
+    s_mid = a + width * j_mid
+    missing = 0
+    for i in range(q.size):
+        qi = q[i]
+        tail[i] = 0
+        if not (qi > 0.0 and qi < 1.0):
+            if qi == (1.0 if upper else 0.0):
+                out[i] = -math.inf
+            elif qi == (0.0 if upper else 1.0):
+                out[i] = math.inf
+            else:
+                out[i] = np.nan
+            continue
+        if upper:
+            log_f, log_sf = math.log1p(-qi), math.log(qi)
+        else:
+            log_f, log_sf = math.log(qi), math.log1p(-qi)
+        right = not (log_f <= mid)
+        knots = knots_r if right else knots_l
+        y = log_sf if right else log_f
+        ky = knots[0]
+        m = ky.size
+        if y < ky[0]:
+            out[i] = np.nan
+            tail[i] = 2 if right else 1
+            missing += 1
+            continue
+        k = min(max(np.searchsorted(ky, y) - 1, 0), m - 2)
+        h = ky[k + 1] - ky[k]
+        tau = (y - ky[k]) / h
+        tau2 = tau * tau
+        tau3 = tau2 * tau
+        s = (
+            (2 * tau3 - 3 * tau2 + 1) * knots[1, k]
+            + (tau3 - 2 * tau2 + tau) * h * knots[2, k]
+            + (-2 * tau3 + 3 * tau2) * knots[1, k + 1]
+            + (tau3 - tau2) * h * knots[2, k + 1]
+        )
+        lo, hi = (s_mid, b) if right else (a, s_mid)
+        s = min(max(s, lo), hi)
+        for _ in range(_NEWTON_STEPS):
+            pos = (s - a) / width
+            j = min(max(int(math.floor(pos)), 0), n_pieces - 1)
+            j = max(j, j_mid) if right else min(j, j_mid - 1)
+            u = 2.0 * (pos - j) - 1.0
+            s = min(max(s - (_clenshaw_row(coef, j, u) - y) / _clenshaw_row(dcoef, j, u), lo), hi)
+        out[i] = s
+    return missing
+
+
+# --------------------------------------------------------------------------------------------
+# Beyond the table: the right tail where 1 - F < 1e-36
+# --------------------------------------------------------------------------------------------
+
+
+def _zeta(z: np.ndarray | float) -> np.ndarray | float:
+    return (2.0 / 3.0) * np.power(z, 1.5)
+
+
+@functools.cache
+def _laguerre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.laguerre.laggauss(n)
+
+
+def _far_right_point(beta: int, s: float) -> tuple[float, float]:
+    """(log(1 - F), log f) at one s right of the table, without underflow at any finite s.
+
+    There 1 - F = e_1 - e_2 + ... of the kernel's eigenvalues with e_2 / e_1 <= e_1 < 1e-36, so
+    beta = 2: 1 - F = tr K_Ai = int_s^inf K_Ai(t, t) dt and f = K_Ai(s, s) = Ai'^2 - s Ai^2;
+    beta = 1: 1 - F = tr A_s = (1/2) int_s^inf Ai and f = Ai(s) / 2.  The integrals are taken by
+    Gauss–Laguerre in v = zeta(t) - zeta(s) (twice that for beta = 2), where the integrand is
+    smooth, with Ai scaled by exp(zeta) (scipy's airye), zeta = (2/3) s^{3/2}.  (The closed form
+    of tr K_Ai cancels to O(s^{-3}) of its terms; the quadrature does not.)  beta = 4: 1 - F = -e_2 - e_4 - ... of A_{sqrt2 s}, e_2 from the
+    eigenvalues of the Nystrom matrix scaled by exp(zeta(sqrt2 s)) (their values are O(1)),
+    the density by Hellmann–Feynman on the scaled matrix.
+    """
+    if s == math.inf:
+        return -math.inf, -math.inf
+    if s >= _FAR_RIGHT_ASYMPTOTIC[beta]:
+        log_sf, log_pdf = _far_right_asymptotic(beta, s)
+        # beyond ~1e205 zeta overflows: the logs themselves leave the float range
+        return (log_sf, log_pdf) if math.isfinite(log_sf + log_pdf) else (-math.inf, -math.inf)
+    z = float(_zeta(s))
+    v, w = _laguerre(40)
+    if beta == 2:
+        # K(t, t) e^{2 zeta(t)} = ai'^2 - t ai^2 (scaled Airy); v = 2 (zeta(t) - zeta(s))
+        t = (1.5 * (z + 0.5 * v)) ** (2.0 / 3.0)
+        ai, aip, _, _ = airye(t)
+        integral = float(np.sum(w * (aip * aip - t * ai * ai) / (2.0 * np.sqrt(t))))
+        ai, aip, _, _ = airye(s)
+        return math.log(integral) - 2.0 * z, math.log(aip * aip - s * ai * ai) - 2.0 * z
+    if beta == 1:
+        t = (1.5 * (z + v)) ** (2.0 / 3.0)
+        integral = float(np.sum(w * airye(t)[0] / np.sqrt(t)))
+        ai = airye(s)[0]
+        return math.log(0.5 * integral) - z, math.log(0.5 * ai) - z
+    sigma = _SQRT2 * s
+    lam, dlam = _scaled_hankel_eigs(sigma, DEFAULT_NODES)
+    e2 = 0.5 * (lam.sum() ** 2 - np.dot(lam, lam))
+    de2 = dlam.sum() * lam.sum() - np.dot(lam, dlam)
+    z = float(_zeta(sigma))
+    log_sf = math.log(-e2) - 2.0 * z
+    dlog_sf = _SQRT2 * (de2 / e2 - 2.0 * math.sqrt(sigma))
+    return log_sf, log_sf + math.log(-dlog_sf)
+
+
+#: From here on the leading terms of the traces are used (their relative corrections are O(1/zeta),
+#: below 2e-5 in log(1 - F) of magnitude > 4e5 here, i.e. < 5e-11 relative); beyond, the 96-node
+#: scaled Hankel matrix of beta = 4 loses its resolution (and airye its accuracy near 1e6).
+_FAR_RIGHT_ASYMPTOTIC = {1: 1e4, 2: 1e4, 4: 3e3}
+
+
+def _far_right_asymptotic(beta: int, s: float) -> tuple[float, float]:
+    """Leading terms of (log(1 - F), log f) as s -> inf, from Ai(s) ~ e^{-zeta} / (2 sqrt(pi) s^{1/4}).
+
+    beta 1: (1/2) int_s^inf Ai ~ e^{-zeta} / (4 sqrt(pi) s^{3/4}), f ~ e^{-zeta} / (4 sqrt(pi) s^{1/4});
+    beta 2: tr K_Ai ~ e^{-2 zeta} / (16 pi s^{3/2}), f ~ e^{-2 zeta} / (8 pi s);
+    beta 4: -e_2(A_sigma) ~ Ai(sigma)^2 / (32 sigma^{5/2}) = e^{-2 zeta(sigma)} / (128 pi sigma^3),
+    sigma = sqrt2 s (the Hankel kernel Ai(sigma + h) ~ Ai(sigma) e^{-sqrt(sigma) h - h^2 / (4 sqrt(sigma))}
+    to second order, whose rank-one part cancels in e_2), f = -(1 - F)' ~ sqrt2 (2 sqrt(sigma)) (1 - F).
+    """
+    if beta == 1:
+        z = float(_zeta(s))
+        base = -z - math.log(4.0 * math.sqrt(math.pi))
+        return base - 0.75 * math.log(s), base - 0.25 * math.log(s)
+    if beta == 2:
+        z = float(_zeta(s))
+        return -2.0 * z - math.log(16.0 * math.pi) - 1.5 * math.log(s), (
+            -2.0 * z - math.log(8.0 * math.pi) - math.log(s)
+        )
+    sigma = _SQRT2 * s
+    log_sf = -2.0 * float(_zeta(sigma)) - math.log(128.0 * math.pi) - 3.0 * math.log(sigma)
+    return log_sf, log_sf + math.log(2.0 * _SQRT2 * math.sqrt(sigma))
+
+
+def _scaled_hankel_eigs(sigma: float, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues of exp(zeta(sigma)) A_sigma and their sigma-derivatives (see _hankel_eigs)."""
+    t, w = leggauss(m)
+    # e^{-40} relative decay without _truncation's lower clip (which only guards the
+    # unscaled determinant near the median): far out the kernel lives on a width ~ 1/sqrt(sigma)
+    length = 2.0 * min(16.0, 40.0 / math.sqrt(sigma))
+    x = length * (t + 1) / 2
+    w = w * length / 2
+    zz = (x[:, None] + x[None, :]) / 2 + sigma
+    ai, aip, _, _ = airye(zz)
+    scale = np.exp(-(_zeta(zz) - _zeta(sigma)))
+    sw = np.sqrt(w)
+    mat = 0.5 * sw[:, None] * (ai * scale) * sw[None, :]
+    # d/dsigma [exp(zeta(sigma)) A_sigma] = sqrt(sigma) * it + exp(zeta(sigma)) * A'_sigma
+    dmat = 0.5 * sw[:, None] * (aip * scale) * sw[None, :] + math.sqrt(sigma) * mat
+    with _single_thread_blas():
+        lam, vec = np.linalg.eigh(mat)
+    dlam = np.sum(vec * (dmat @ vec), axis=0)
+    return lam, dlam
+
+
+class TracyWidom(Law):
     r"""Tracy–Widom law :math:`F_\beta` of the rescaled largest eigenvalue, :math:`\beta\in\{1,2,4\}`.
 
-    A scipy.stats-style frozen distribution: vectorised ``cdf``, ``sf``, ``logcdf``, ``pdf``,
-    ``ppf``, ``isf``, ``rvs``; moments by quadrature of the density (cached).  Definitions and
-    numerics are in the module docstring; :math:`F_4` uses the Tracy–Widom (1996) normalisation
-    (mean :math:`-2.3069`).
+    A scipy.stats-style frozen distribution with the contract of :mod:`rmtheory.laws`:
+    vectorised ``cdf``, ``sf``, ``logcdf``, ``logsf``, ``pdf``, ``logpdf``, ``ppf``, ``isf``,
+    ``rvs``, ``interval``; ``mean``, ``var``, ``moment``, ``stats`` by quadrature of the density
+    (cached).  Definitions and numerics are in the module docstring; :math:`F_4` uses the
+    Tracy–Widom (1996) normalisation (mean :math:`-2.3069`).
+
+    Each log-method is formed where it is accurate: ``logcdf`` from :math:`\log F` (the left
+    pieces of the table and the left asymptotic expansion), ``logsf`` from :math:`\log(1-F)` (the
+    right pieces, then, right of the table, the traces of the Airy and Hankel kernels scaled by
+    :math:`e^{\zeta(s)}`, finite at every finite ``s``), ``logpdf`` as
+    :math:`\log F + \log(\log F)'` or :math:`\log(1-F) + \log(-(\log(1-F))')`; none is
+    ``log`` of a value that has underflowed.
 
     Conventions (as scipy): NaN in gives NaN out; ``cdf(-inf) = 0``, ``cdf(inf) = 1``;
     ``ppf(0) = -inf``, ``ppf(1) = inf`` and ``ppf(q) = nan`` for ``q`` outside [0, 1].  Scalars in,
@@ -533,66 +825,61 @@ class TracyWidom:
     def _table(self) -> _Table:
         return _load_table(self.beta)
 
+    _wrap = staticmethod(_finish)
+
     # ---- evaluation ------------------------------------------------------------------------
 
     def _evaluate(self, x: ArrayLike, kind: str) -> np.ndarray | float:
         arr, scalar = _as_array(x, "x")
+        return _finish(self._evaluate_array(arr, kind), scalar)
+
+    def _evaluate_array(self, arr: np.ndarray, kind: str) -> np.ndarray:
         tab = self._table
-        out = np.full(arr.shape, np.nan)
-        out[arr == -np.inf] = {"cdf": 0.0, "sf": 1.0, "logcdf": -np.inf, "pdf": 0.0}[kind]
-        left = (arr < tab.a) & (arr > -np.inf)
-        inside = (arr >= tab.a) & (arr <= tab.b)
-        right = arr > tab.b
-        if np.any(left):
-            out[left] = self._from_log_cdf(*left_tail_log_cdf(arr[left], self.beta), kind)
-        if np.any(inside):
-            xs = arr[inside]
-            idx, u = tab.locate(xs)
-            val = tab.value(idx, u)
-            slope = tab.slope(idx, u) if kind == "pdf" else None
-            is_sf = idx >= tab.j_mid
-            res = np.empty_like(xs)
-            lo = ~is_sf
-            res[lo] = self._from_log_cdf(val[lo], None if slope is None else slope[lo], kind)
-            res[is_sf] = self._from_log_sf(
-                val[is_sf], None if slope is None else slope[is_sf], kind
-            )
-            out[inside] = res
-        if np.any(right):
-            out[right] = self._beyond_table(arr[right], kind)
-        return _finish(out, scalar)
-
-    @staticmethod
-    def _from_log_cdf(log_f: np.ndarray, dlog_f: np.ndarray | None, kind: str) -> np.ndarray:
-        with np.errstate(invalid="ignore", over="ignore"):
-            if kind == "cdf":
-                return np.exp(log_f)
-            if kind == "sf":
-                return -np.expm1(log_f)
-            if kind == "logcdf":
-                return log_f
-            pdf = np.exp(log_f) * dlog_f
-            return np.where(np.isneginf(log_f), 0.0, pdf)
-
-    @staticmethod
-    def _from_log_sf(log_sf: np.ndarray, dlog_sf: np.ndarray | None, kind: str) -> np.ndarray:
-        if kind == "cdf":
-            return -np.expm1(log_sf)
-        if kind == "sf":
-            return np.exp(log_sf)
-        if kind == "logcdf":
-            return np.log1p(-np.exp(log_sf))
-        return -np.exp(log_sf) * dlog_sf
+        code = _KINDS[kind]
+        flat = np.ascontiguousarray(arr).reshape(-1)
+        out = np.empty_like(flat)
+        hm_b, hm_c = _hastings_mcleod_series(_N_ASYMPTOTIC)
+        beyond = _evaluate_kernel(
+            flat, code, self.beta, tab.a, tab.width, tab.j_mid, tab.coef, tab.dcoef, hm_b, hm_c, out
+        )
+        if beyond:
+            right = flat > tab.b
+            out[right] = self._beyond_table(flat[right], kind)
+        return out.reshape(arr.shape)
 
     def _beyond_table(self, xs: np.ndarray, kind: str) -> np.ndarray:
-        # 1 - F < 1e-36 here; the determinant is exact in relative terms (until it underflows).
+        # 1 - F < 1e-36 here: cdf = 1 - sf and logcdf = -sf to full precision; the logs come from
+        # the scaled kernel traces (_far_right_point), exact in relative terms at any finite s
         res = np.empty_like(xs)
-        finite = xs < RIGHT_UNDERFLOW
-        res[~finite] = {"cdf": 1.0, "sf": 0.0, "logcdf": 0.0, "pdf": 0.0}[kind]
-        if np.any(finite):
-            fv = fredholm_tracy_widom(xs[finite], self.beta)
-            res[finite] = {"cdf": fv.cdf, "sf": fv.sf, "logcdf": fv.logcdf, "pdf": fv.pdf}[kind]
+        for i, s in enumerate(xs):
+            log_sf, log_pdf = _far_right_point(self.beta, float(s))
+            res[i] = {
+                "cdf": -math.expm1(log_sf) if log_sf > -math.inf else 1.0,
+                "sf": math.exp(log_sf),
+                "logcdf": -math.exp(log_sf),
+                "logsf": log_sf,
+                "pdf": math.exp(log_pdf),
+                "logpdf": log_pdf,
+            }[kind]
         return res
+
+    def _cdf(self, x: np.ndarray) -> np.ndarray:
+        return self._evaluate_array(x, "cdf")
+
+    def _sf(self, x: np.ndarray) -> np.ndarray:
+        return self._evaluate_array(x, "sf")
+
+    def _logcdf(self, x: np.ndarray) -> np.ndarray:
+        return self._evaluate_array(x, "logcdf")
+
+    def _logsf(self, x: np.ndarray) -> np.ndarray:
+        return self._evaluate_array(x, "logsf")
+
+    def _pdf(self, x: np.ndarray) -> np.ndarray:
+        return self._evaluate_array(x, "pdf")
+
+    def _logpdf(self, x: np.ndarray) -> np.ndarray:
+        return self._evaluate_array(x, "logpdf")
 
     def cdf(self, x: ArrayLike) -> np.ndarray | float:
         r""":math:`F_\beta(x) = P(\mathrm{TW}_\beta \le x)`.
@@ -600,19 +887,31 @@ class TracyWidom:
         >>> round(TracyWidom(2).cdf(-1.8), 3)
         0.502
         """
-        return self._evaluate(x, "cdf")
+        return super().cdf(x)
 
     def sf(self, x: ArrayLike) -> np.ndarray | float:
         r"""Survival function :math:`1-F_\beta(x)`, relative-accurate in the right tail."""
-        return self._evaluate(x, "sf")
+        return super().sf(x)
 
     def logcdf(self, x: ArrayLike) -> np.ndarray | float:
         r""":math:`\log F_\beta(x)`, relative-accurate in the left tail (asymptotic series)."""
-        return self._evaluate(x, "logcdf")
+        return super().logcdf(x)
+
+    def logsf(self, x: ArrayLike) -> np.ndarray | float:
+        r""":math:`\log(1-F_\beta(x))`, relative-accurate in the right tail at every finite ``x``.
+
+        >>> round(TracyWidom(2).logsf(200.0))
+        -3783
+        """
+        return super().logsf(x)
 
     def pdf(self, x: ArrayLike) -> np.ndarray | float:
         r"""Density :math:`F_\beta'(x)`, the derivative of the Chebyshev interpolant."""
-        return self._evaluate(x, "pdf")
+        return super().pdf(x)
+
+    def logpdf(self, x: ArrayLike) -> np.ndarray | float:
+        r"""Log density, from the log of the tail on the side of ``x`` (no underflow)."""
+        return super().logpdf(x)
 
     # ---- inversion ---------------------------------------------------------------------------
 
@@ -620,87 +919,92 @@ class TracyWidom:
         r"""Quantile function :math:`F_\beta^{-1}(q)`.
 
         Cubic-Hermite start on a knot table of the log-CDF, then a Newton step on the Chebyshev
-        series; :math:`q` below the table uses Newton on the left-tail expansion.
+        series (compiled, one pass); :math:`q` below the table uses Newton on the left-tail
+        expansion.
 
         >>> round(TracyWidom(1).ppf(0.9), 4)
         0.4501
         """
-        return self._invert(q, upper=False)
+        return super().ppf(q)
 
     def isf(self, q: ArrayLike) -> np.ndarray | float:
         r"""Inverse survival function: the :math:`x` with :math:`1-F_\beta(x) = q`."""
-        return self._invert(q, upper=True)
+        return super().isf(q)
+
+    def _ppf(self, q: np.ndarray) -> np.ndarray:
+        return self._invert_array(q, upper=False)
+
+    def _isf(self, q: np.ndarray) -> np.ndarray:
+        return self._invert_array(q, upper=True)
 
     def _invert(self, q: ArrayLike, upper: bool) -> np.ndarray | float:
         arr, scalar = _as_array(q, "q")
-        out = np.full(arr.shape, np.nan)
-        out[arr == (1.0 if upper else 0.0)] = -np.inf
-        out[arr == (0.0 if upper else 1.0)] = np.inf
-        valid = (arr > 0) & (arr < 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # log F and log(1-F), each formed from the argument where it is accurate.
-            if upper:
-                log_f, log_sf = np.log1p(-arr), np.log(arr)
-            else:
-                log_f, log_sf = np.log(arr), np.log1p(-arr)
-        mid = _load_mid(self.beta)
-        on_left = valid & (log_f <= mid)
-        on_right = valid & ~on_left
-        if np.any(on_left):
-            out[on_left] = self._solve_left(log_f[on_left])
-        if np.any(on_right):
-            out[on_right] = self._solve_right(log_sf[on_right])
-        return _finish(out, scalar)
+        return _finish(self._invert_array(arr, upper), scalar)
 
-    def _solve_left(self, y: np.ndarray) -> np.ndarray:
+    def _invert_array(self, arr: np.ndarray, upper: bool) -> np.ndarray:
         tab = self._table
-        knots = _inverse_knots(self.beta, right=False)
-        res = np.empty_like(y)
-        tail = y < knots.y[0]
-        if np.any(tail):
-            res[tail] = _solve_left_tail(y[tail], self.beta, tab.a)
-        body = ~tail
-        if np.any(body):
-            res[body] = _newton(tab, y[body], knots.start(y[body]), right=False)
-        return res
-
-    def _solve_right(self, y: np.ndarray) -> np.ndarray:
-        tab = self._table
-        knots = _inverse_knots(self.beta, right=True)
-        res = np.empty_like(y)
-        tail = y < knots.y[0]
-        if np.any(tail):
-            res[tail] = [_solve_right_fredholm(v, self.beta, tab.b) for v in y[tail]]
-        body = ~tail
-        if np.any(body):
-            res[body] = _newton(tab, y[body], knots.start(y[body]), right=True)
-        return res
+        flat = np.ascontiguousarray(arr).reshape(-1)
+        out = np.empty_like(flat)
+        tail = np.empty(flat.shape, dtype=np.int8)
+        missing = _invert_kernel(
+            flat,
+            upper,
+            _load_mid(self.beta),
+            tab.a,
+            tab.width,
+            tab.j_mid,
+            tab.coef,
+            tab.dcoef,
+            _inverse_knots(self.beta, right=False).packed,
+            _inverse_knots(self.beta, right=True).packed,
+            out,
+            tail,
+        )
+        if missing:
+            q = flat
+            left, right = tail == 1, tail == 2
+            if np.any(left):
+                y = np.log1p(-q[left]) if upper else np.log(q[left])
+                out[left] = _solve_left_tail(y, self.beta, tab.a)
+            if np.any(right):
+                y = np.log(q[right]) if upper else np.log1p(-q[right])
+                out[right] = [_solve_right_fredholm(v, self.beta, tab.b) for v in y]
+        return out.reshape(arr.shape)
 
     # ---- moments and sampling ----------------------------------------------------------------
 
     def mean(self) -> float:
         """Mean, by Gauss–Legendre quadrature of the density (cached)."""
-        return _moments(self.beta)[0]
+        return super().mean()
 
     def var(self) -> float:
         """Variance, by Gauss–Legendre quadrature of the density (cached)."""
+        return super().var()
+
+    def _mean(self) -> float:
+        return _moments(self.beta)[0]
+
+    def _var(self) -> float:
         return _moments(self.beta)[1]
 
-    def std(self) -> float:
-        """Standard deviation."""
-        return math.sqrt(self.var())
+    def _moment(self, k: int) -> float:
+        return _raw_moment(self.beta, k)
 
-    def median(self) -> float:
-        """Median ``ppf(0.5)``."""
-        return float(self.ppf(0.5))
+    def _central_moment(self, k: int) -> float:
+        return _central_moment(self.beta, k)
 
-    def support(self) -> tuple[float, float]:
+    def _support(self) -> tuple[float, float]:
         """The support, the whole real line."""
         return (-math.inf, math.inf)
 
-    def stats(self) -> tuple[float, float]:
-        """(mean, variance)."""
-        return self.mean(), self.var()
+    def stats(self, moments: str = "mv") -> tuple[float, ...]:
+        """Mean, variance (and with ``moments="mvsk"`` skewness, excess kurtosis)."""
+        return super().stats(moments)
+
+    def _rvs(self, size: int | tuple[int, ...] | None, gen: np.random.Generator) -> Any:
+        # Uniforms on the open interval (0, 1): midpoints of a 2^-53 grid.
+        u = (gen.integers(0, 2**53, size=size, dtype=np.int64) + 0.5) / 2.0**53
+        return self.ppf(u)
 
     def rvs(
         self, size: int | tuple[int, ...] | None = None, seed: Any = None
@@ -720,11 +1024,7 @@ class TracyWidom:
         >>> x.shape
         (1000,)
         """
-        size = size_argument(size)
-        gen = rng(seed)
-        # Uniforms on the open interval (0, 1): midpoints of a 2^-53 grid.
-        u = (gen.integers(0, 2**53, size=size, dtype=np.int64) + 0.5) / 2.0**53
-        return self.ppf(u)
+        return super().rvs(size, seed)
 
 
 @functools.cache
@@ -768,8 +1068,8 @@ def _solve_right_fredholm(y: float, beta: int, b: float) -> float:
     from scipy.optimize import brentq
 
     def g(s: float) -> float:
-        # 1 - F underflows to 0 far out; keep the sign for the bracket, finite for Brent.
-        return max(_fredholm_point(beta, s, DEFAULT_NODES)[1], -1e300) - y
+        # the same log(1 - F) as logsf beyond the table (finite at every finite s)
+        return _far_right_point(beta, s)[0] - y
 
     with _single_thread_blas():
         hi = b + 1.0
@@ -779,10 +1079,10 @@ def _solve_right_fredholm(y: float, beta: int, b: float) -> float:
 
 
 @functools.cache
-def _moments(beta: int) -> tuple[float, float]:
-    """(mean, variance) by Gauss–Legendre on every table piece plus the left asymptotic tail."""
+def _density_nodes(beta: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and density-weighted weights: Gauss–Legendre on every table piece plus the left
+    asymptotic tail (40 units, where F ~ exp(-40^3 / 24)); normalised to total mass 1."""
     tab = _load_table(beta)
-    tw = TracyWidom(beta)
     t, w = leggauss(40)
     edges = np.concatenate(
         [np.arange(tab.a - 40.0, tab.a, 1.0), tab.a + tab.width * np.arange(tab.n_pieces + 1)]
@@ -790,10 +1090,34 @@ def _moments(beta: int) -> tuple[float, float]:
     lo, hi = edges[:-1, None], edges[1:, None]
     x = (lo + (hi - lo) * (t + 1) / 2).ravel()
     wx = ((hi - lo) / 2 * w).ravel()
-    f = np.asarray(tw.pdf(x)) * wx
-    mean = float(np.sum(x * f) / np.sum(f))
-    var = float(np.sum((x - mean) ** 2 * f) / np.sum(f))
+    f = np.asarray(TracyWidom(beta).pdf(x)) * wx
+    f = f / np.sum(f)
+    for arr in (x, f):
+        arr.setflags(write=False)
+    return x, f
+
+
+@functools.cache
+def _moments(beta: int) -> tuple[float, float]:
+    """(mean, variance) by quadrature of the density (_density_nodes)."""
+    x, f = _density_nodes(beta)
+    mean = float(np.sum(x * f))
+    var = float(np.sum((x - mean) ** 2 * f))
     return mean, var
+
+
+@functools.cache
+def _raw_moment(beta: int, k: int) -> float:
+    """E[X^k] by the same quadrature (the tails beyond the nodes hold < 1e-36 of the mass)."""
+    x, f = _density_nodes(beta)
+    return float(np.sum(x**k * f))
+
+
+@functools.cache
+def _central_moment(beta: int, k: int) -> float:
+    """E[(X - mean)^k] by direct quadrature (no cancellation between raw moments)."""
+    x, f = _density_nodes(beta)
+    return float(np.sum((x - _moments(beta)[0]) ** k * f))
 
 
 # --------------------------------------------------------------------------------------------
