@@ -25,6 +25,21 @@ def _progress(args: argparse.Namespace) -> bool:
     return sys.stderr.isatty() if args.progress is None else args.progress
 
 
+def _jobs(text: str) -> int:
+    """``--jobs``: checked by :func:`rmtheory._validation.n_jobs` (0 refused, -1 all CPUs, more
+    than the CPUs cut to them with a warning)."""
+    from rmtheory._validation import n_jobs
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a worker count, got {text!r}") from None
+    try:
+        return n_jobs(value, "--jobs")
+    except (TypeError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _params(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n:,}"
 
@@ -87,6 +102,8 @@ def cmd_compress(args: argparse.Namespace) -> int:
         return _fail("compress", err)
     for w in result.warnings:
         print(f"rmtheory compress: warning: {w}", file=sys.stderr)
+    for note in result.notes:
+        print(f"rmtheory compress: note: {note}", file=sys.stderr)
     for e in result.manifest["layers"]:
         if e["stored"] == "factorized":
             shape = "x".join(map(str, e["shape"]))
@@ -97,7 +114,8 @@ def cmd_compress(args: argparse.Namespace) -> int:
     n_fact = sum(e["stored"] == "factorized" for e in result.manifest["layers"])
     print(
         f"{n_fact} of {len(result.manifest['layers'])} tensors factorised "
-        f"({args.threshold} threshold); parameters {_params(result.params_before)} -> "
+        f"({args.threshold} threshold, min rank {args.min_rank}); parameters "
+        f"{_params(result.params_before)} -> "
         f"{_params(result.params_after)} ({100 * result.reduction:.1f}% fewer)"
     )
     print(f"wrote {out} and {manifest}")
@@ -174,10 +192,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--csv", metavar="FILE", help="write the table as CSV")
     a.add_argument(
         "--jobs",
-        type=int,
+        type=_jobs,
         default=1,
         metavar="N",
-        help="analyse N tensors in parallel (processes, one BLAS thread each; memory x N)",
+        help="analyse N tensors in parallel (processes, one BLAS thread each; memory x N; "
+        "-1: all CPUs; capped at the CPUs)",
     )
     a.add_argument(
         "--cache",
@@ -194,7 +213,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "threshold, when that saves parameters; write .npz or .safetensors plus a JSON manifest.",
     )
     _common(c)
-    c.add_argument("--out", required=True, metavar="FILE", help="output .npz or .safetensors file")
+    c.add_argument(
+        "--out",
+        "--output",
+        dest="out",
+        required=True,
+        metavar="FILE",
+        help="output .npz or .safetensors file (--output is accepted too)",
+    )
     c.add_argument(
         "--threshold",
         choices=["mp", "gavish-donoho"],
@@ -202,10 +228,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="rank rule: BEMA's MP edge (default) or Gavish-Donoho with unknown noise",
     )
     c.add_argument(
-        "--min-rank", type=int, default=0, help="keep at least this many values per layer"
+        "--min-rank",
+        type=int,
+        default=1,
+        metavar="K",
+        help="keep at least K singular values per layer (default 1, so no layer is written as "
+        "all zeros; 0 lets a layer that looks like pure noise become all-zero factors)",
     )
     c.add_argument(
-        "--manifest", metavar="FILE", help="manifest path (default: <out>.manifest.json)"
+        "--manifest", metavar="FILE", help="manifest path (default: <out>.manifest.json, e.g. "
+        "model_mp.safetensors.manifest.json)"
     )
     _progress_flags(c)
     c.set_defaults(func=cmd_compress)
@@ -238,7 +270,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="spike strength in units of the BBP detection threshold (default 1.2)",
     )
     k.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    k.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel processes")
+    k.add_argument(
+        "--jobs", type=_jobs, default=1, metavar="N", help="parallel processes (-1: all CPUs)"
+    )
     k.add_argument("--json", metavar="FILE", help="write the result as JSON")
     _progress_flags(k)
     k.set_defaults(func=cmd_calibrate)

@@ -37,7 +37,6 @@ import math
 import os
 import sys
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +44,9 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from rmtheory._validation import positive_finite, positive_int, probability
+from rmtheory._validation import n_jobs, positive_finite, positive_int, probability
+from rmtheory.analysis import AnalysisOptions, analysis_options, analyze_tensor
+from rmtheory.atomic import atomic_write
 from rmtheory.spiked import detection_threshold
 
 __all__ = ["CalibrationResult", "calibrate", "planted_spikes_matrix"]
@@ -160,9 +161,7 @@ class CalibrationResult:
         """:meth:`to_dict` as JSON text, written to ``path`` if given."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            p = Path(path)
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(text + "\n", encoding="utf-8")
+            atomic_write(path, text + "\n", what="calibration result")
         return text
 
     def to_text(self) -> str:
@@ -214,21 +213,19 @@ def planted_spikes_matrix(
     return W
 
 
-def _mp_rank(W: np.ndarray, alpha: float, beta: float) -> int | str:
+def _mp_rank(W: np.ndarray, options: AnalysisOptions) -> int | str:
     """The MP rank exactly as :func:`rmtheory.analysis.analyze` computes it, or BEMA's reason."""
-    from rmtheory.analysis import _analyze_ref, _options
-    from rmtheory.weights_io import _ArrayTensor
-
-    row = _analyze_ref(_ArrayTensor("w", W), _options(False, (), alpha, beta), "gram", False)
+    row = analyze_tensor(W, "w", keep_eigenvalues=False, options=options)
     return row.reason if row.reason else int(row.mp_rank)
 
 
 def _batch(rows, cols, alpha, beta, jobs_seeds, one_thread):
     """Run a batch of ``(seed, thetas)`` trials; returns the MP ranks."""
     out = []
+    options = analysis_options(alpha=alpha, beta=beta)
     with threadpool_limits(1) if one_thread else _nothing():
         for seed, thetas in jobs_seeds:
-            k = _mp_rank(planted_spikes_matrix(rows, cols, thetas, seed), alpha, beta)
+            k = _mp_rank(planted_spikes_matrix(rows, cols, thetas, seed), options)
             if isinstance(k, str):
                 raise ValueError(f"shape {rows}x{cols}: {k}")
             out.append(k)
@@ -275,7 +272,9 @@ def calibrate(
     seed : int
         Seed of the run; trial ``i`` uses the ``i``-th child of ``SeedSequence(seed)``.
     jobs : int
-        Processes (joblib, one BLAS thread each); results do not depend on it.
+        Processes (joblib, one BLAS thread each); results do not depend on it.  ``-1`` means all
+        CPUs; more than the CPUs this process may use is cut to that number with a warning; 0 is
+        refused (:func:`rmtheory._validation.n_jobs`).
     progress : bool
         A progress bar on stderr.
 
@@ -297,7 +296,7 @@ def calibrate(
     spike_trials = positive_int(spike_trials, "spike_trials", minimum=0)
     spike_factor = positive_finite(spike_factor, "spike_factor")
     seed = positive_int(seed, "seed", minimum=0)
-    jobs = positive_int(jobs, "jobs")
+    jobs = n_jobs(jobs, "jobs")
     if trials + spike_trials == 0:
         raise ValueError("trials and spike_trials are both 0: nothing to measure")
     p, q = min(rows, cols), max(rows, cols)
@@ -314,7 +313,8 @@ def calibrate(
     ]
     # Fail fast (and clearly) on a shape BEMA cannot fit.
     probe = _mp_rank(
-        planted_spikes_matrix(rows, cols, (), np.random.SeedSequence(seed)), alpha, beta
+        planted_spikes_matrix(rows, cols, (), np.random.SeedSequence(seed)),
+        analysis_options(alpha=alpha, beta=beta),
     )
     if isinstance(probe, str):
         raise ValueError(f"shape {rows}x{cols}: {probe}")

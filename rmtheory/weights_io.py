@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "ArrayTensor",
     "MAX_DEFLATE_RATIO",
     "SUPPORTED_SUFFIXES",
     "LazyWeights",
@@ -444,8 +445,11 @@ class _ZipStreamTensor(TensorRef):
         return out.astype(out.dtype.newbyteorder("="), copy=False)
 
 
-class _ArrayTensor(TensorRef):
-    """A tensor already in memory (a NumPy array or any framework tensor), converted on use."""
+class ArrayTensor(TensorRef):
+    """A tensor already in memory (a NumPy array or any framework tensor), converted on use.
+
+    ``ArrayTensor(name, value)`` gives any array the :class:`TensorRef` interface the streaming
+    analysis reads (``rows``, ``read``, ``release``); ``source`` names where it came from."""
 
     def __init__(self, name, value, source="<memory>"):
         self.name = name
@@ -499,6 +503,9 @@ class _ArrayTensor(TensorRef):
 
 
 # ----------------------------------------------------------------------------------- readers
+_ArrayTensor = ArrayTensor  # the name it had while private
+
+
 def _npy_header(fp, where: str) -> tuple[tuple[int, ...], np.dtype, bool, int]:
     """Parse an .npy header at the stream's position: ``(shape, dtype, fortran, header bytes)``."""
     start = fp.tell()
@@ -752,7 +759,7 @@ def _torch_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorRef]:
         if isinstance(obj.get(key), Mapping):
             obj = obj[key]
             break
-    return [_ArrayTensor(name, to_numpy(v, name), str(path)) for name, v in _flatten(obj)]
+    return [ArrayTensor(name, to_numpy(v, name), str(path)) for name, v in _flatten(obj)]
 
 
 _READERS = {

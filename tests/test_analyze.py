@@ -405,8 +405,10 @@ def test_compress_keeps_dense_when_factoring_does_not_pay_and_handles_small():
 def test_compress_rank_zero_noise_layer_round_trips():
     # pure noise: rank 0 for this seed (a false spike has probability ~beta = 0.1 per layer)
     rng = np.random.default_rng(2)
-    with pytest.warns(RankZeroWarning, match="rank 0"):  # stated, not silent (issue 11)
-        c = compress({"w": rng.normal(size=(100, 150)), "k": rng.normal(size=(40, 16, 3, 3))})
+    with pytest.warns(RankZeroWarning, match="rank 0"):  # asked for, and stated (issues 11, 24)
+        c = compress(
+            {"w": rng.normal(size=(100, 150)), "k": rng.normal(size=(40, 16, 3, 3))}, min_rank=0
+        )
     dense = decompress(c.arrays, c.manifest)
     assert [e["rank"] for e in c.manifest["layers"]] == [0, 0]
     assert not dense["w"].any() and not dense["k"].any() and dense["k"].shape == (40, 16, 3, 3)

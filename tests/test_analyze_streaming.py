@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-import rmtheory.analysis as an
+import rmtheory.analysis.layer as an_layer
+import rmtheory.analysis.streaming as an_streaming
 from rmtheory.analysis import analyze, compress, load_compressed
 from rmtheory.analyze_cli import add_commands
 from rmtheory.bema import BEMA
@@ -35,7 +36,7 @@ def spiked(n, m, thetas, v=1.0, seed=0, dtype=np.float64):
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of a few rows, so that small test matrices take the multi-block paths."""
-    monkeypatch.setattr(an, "_BLOCK_BYTES", 16 * 1024)
+    monkeypatch.setattr(an_streaming, "BLOCK_BYTES", 16 * 1024)
 
 
 def _model():
@@ -86,12 +87,12 @@ def test_blocked_gram_matches_one_product():
     # the block size changes only the order of the float64 sums
     W = spiked(200, 90, [30.0], seed=5)
     one = analyze({"w": W})[0]
-    an_block = an._BLOCK_BYTES
+    an_block = an_streaming.BLOCK_BYTES
     try:
-        an._BLOCK_BYTES = 4096
+        an_streaming.BLOCK_BYTES = 4096
         many = analyze({"w": W})[0]
     finally:
-        an._BLOCK_BYTES = an_block
+        an_streaming.BLOCK_BYTES = an_block
     np.testing.assert_allclose(many.eigenvalues, one.eigenvalues, rtol=1e-11, atol=1e-13)
 
 
@@ -206,7 +207,6 @@ def test_streaming_holds_one_tensor_at_a_time(tmp_path, small_blocks):
     path = save_weights(tmp_path / "m.safetensors", w)
     largest_f64 = max(a.size for a in w.values()) * 8
     total_f64 = sum(a.size for a in w.values()) * 8
-    an._gd_omega(0.25)  # warm caches outside the measurement
     analyze({"x": w["layer0.weight"]})
     table, peak = _peak(lambda: analyze(path, keep_eigenvalues=False))
     assert len(table.analysed) == 8
@@ -221,7 +221,7 @@ def test_streaming_holds_one_tensor_at_a_time(tmp_path, small_blocks):
 def test_wide_tensor_is_not_read_whole(tmp_path, monkeypatch):
     W = spiked(200, 1500, [60.0], seed=9, dtype=np.float32)  # 1.2 MB float32, 2.4 MB float64
     path = save_weights(tmp_path / "wide.safetensors", {"w": W})
-    monkeypatch.setattr(an, "_BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(an_streaming, "BLOCK_BYTES", 64 * 1024)
     row = analyze({"w": W})[0]
     got, peak = _peak(lambda: analyze(path)[0])
     assert got.to_record() == row.to_record()
@@ -269,7 +269,7 @@ def test_cache_resumes_an_interrupted_run(tmp_path, monkeypatch):
     w = _model()
     path = save_weights(tmp_path / "m.safetensors", w)
     fresh = analyze(path)
-    real = an._analyze_ref
+    real = an_layer.analyze_ref
     calls, interrupt = [], True
 
     def flaky(ref, *a, **k):
@@ -278,7 +278,7 @@ def test_cache_resumes_an_interrupted_run(tmp_path, monkeypatch):
             raise Interrupted  # the run is interrupted at the third weight
         return real(ref, *a, **k)
 
-    monkeypatch.setattr(an, "_analyze_ref", flaky)
+    monkeypatch.setattr(an_layer, "analyze_ref", flaky)
     with pytest.raises(Interrupted):
         analyze(path, cache=tmp_path / "cache")
     assert len(list((tmp_path / "cache").glob("*.json"))) == 2

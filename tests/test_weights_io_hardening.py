@@ -249,7 +249,7 @@ def test_compress_warns_when_a_layer_is_cut_to_rank_zero(tmp_path, capsys):
     """Before: a pure-noise layer silently became an all-zero rank-0 layer."""
     w = {"noise.weight": _noise(100, 150, seed=2), "noise.bias": np.zeros(100)}
     with pytest.warns(RankZeroWarning, match=r"'noise\.weight'.*rank 0.*min_rank"):
-        c = compress(w)
+        c = compress(w, min_rank=0)  # asked for: the default keeps rank 1 (issue 24)
     entry = c.manifest["layers"][0]
     assert entry["rank"] == 0 and "rank 0" in entry["warning"] and c.warnings == [entry["warning"]]
     assert not decompress(c.arrays, c.manifest)["noise.weight"].any()
@@ -259,7 +259,8 @@ def test_compress_warns_when_a_layer_is_cut_to_rank_zero(tmp_path, capsys):
     assert kept.manifest["layers"][0]["rank"] == 2 and "warning" not in kept.manifest["layers"][0]
     save_weights(tmp_path / "m.npz", w)
     rc, out, err = _run(
-        ["compress", str(tmp_path / "m.npz"), "--out", str(tmp_path / "c.npz")], capsys
+        ["compress", str(tmp_path / "m.npz"), "--out", str(tmp_path / "c.npz"), "--min-rank", "0"],
+        capsys,
     )
     assert rc == 0 and "warning" in err and "noise.weight" in err and "rank 0" in err
 
