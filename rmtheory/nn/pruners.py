@@ -136,7 +136,7 @@ def _get_params(hook: Any) -> dict[str, Any]:
     return {f.name: getattr(hook, f.name) for f in fields(hook) if f.init}
 
 
-def _selected(layers: tuple[int, ...] | None, n_layers: int) -> set[int]:
+def selected_layers(layers: Sequence[int] | None, n_layers: int) -> set[int]:
     """Indices in ``range(n_layers)`` chosen by ``layers`` (negative ones count from the end)."""
     if layers is None:
         return set(range(n_layers))
@@ -233,7 +233,7 @@ class _RankPruner:
         rule = self.rule()
         with_matrix = [i for i, layer in enumerate(model.layers) if _has_matrix(layer)]
         last = with_matrix[-1] if with_matrix else -1
-        chosen = _selected(self.layers, len(model.layers))
+        chosen = selected_layers(self.layers, len(model.layers))
         events = []
         for i in with_matrix:
             if i not in chosen:
