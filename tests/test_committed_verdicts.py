@@ -48,3 +48,22 @@ def test_quick_size_verdicts_unchanged(path):
     assert [(c["claim"], c["verdict"]) for c in again] == [
         (c["claim"], c["verdict"]) for c in committed
     ], path.name
+
+
+@pytest.mark.parametrize("path", FULL, ids=lambda p: p.stem)
+def test_full_size_rebuilt_from_the_committed_seed_records(path):
+    """``reproduce NAME --full --cached-only`` without writing: every seed record is found under
+    its cache key, the result rebuilt from them equals the committed one, and so do its claims."""
+    from rmtheory.experiments.registry import to_json
+    from rmtheory.experiments.runner import run_context
+
+    committed = json.loads(path.read_text())
+    exp = EXPERIMENTS[committed["name"]]
+    with run_context(cached_only=True) as ctx:
+        rebuilt = exp.run(params=committed["params"], jobs=1, cache=path.parent / "seeds")
+    assert ctx.missing == 0 and ctx.found > 0
+    rebuilt = to_json(rebuilt)
+    for key, value in rebuilt.items():
+        assert value == committed[key], f"{path.name}: {key}"
+    result = {**{k: v for k, v in committed.items() if k != "claims"}, **rebuilt}
+    assert [c.as_dict() for c in exp.claims(result)] == committed["claims"]

@@ -22,9 +22,8 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from rmtheory.experiments import EXPERIMENTS, registry
-from rmtheory.experiments.catalog_headline import HEADLINE_ARMS, _checkpoints
-from rmtheory.experiments.protocol_runs import protocol_run
+from rmtheory.experiments import EXPERIMENTS, map_seeds
+from rmtheory.experiments.training.protocol import HEADLINE_ARMS, checkpoint_dir, protocol_run
 
 
 def _alive(pid: int) -> bool:
@@ -83,9 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     params = dict(EXPERIMENTS[args.name].sizes["full"])
     cache = Path(args.out) / "seeds"
-    ckpt = _checkpoints(cache)
+    ckpt = checkpoint_dir(cache)
     Path(ckpt).mkdir(parents=True, exist_ok=True)
-    registry._REPORTING[0] = True  # a line per finished seed
     topologies = [[int(n) for n in t.split(",")] for t in args.sizes or []]
     seeds = _seed_range(args.seeds, params["n_seeds"])
     runs = list(_runs(args.name, params, args.arms, topologies))
@@ -96,8 +94,9 @@ def main() -> None:
             if not _claim(claim):
                 continue
             try:
-                registry.map_seeds(protocol_run, [seed], 1, cache, arm=arm, dataset=params["dataset"],
-                                   subset=params["subset"], protocol=proto, _checkpoint_dir=ckpt)  # fmt: skip
+                map_seeds(protocol_run, [seed], 1, cache, progress=True, arm=arm,  # a line per run
+                          dataset=params["dataset"], subset=params["subset"], protocol=proto,
+                          _checkpoint_dir=ckpt)  # fmt: skip
             finally:
                 claim.unlink(missing_ok=True)
 

@@ -13,20 +13,25 @@ JSON, so an interrupted reproduction resumes where it stopped.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from rmtheory._validation import n_jobs
+from rmtheory.atomic import atomic_write
 from rmtheory.experiments.rules import VERDICTS, Claim, relative
+from rmtheory.experiments.runner import (
+    RunContext,
+    current_context,
+    map_seeds,
+    run_context,
+    seed_run,
+    to_json,
+)
 
 __all__ = [
     "Experiment",
@@ -39,6 +44,11 @@ __all__ = [
     "reproduce",
     "map_seeds",
     "verdict",
+    "RunContext",
+    "run_context",
+    "current_context",
+    "seed_run",
+    "NothingRecorded",
 ]
 
 SIZES = ("smoke", "quick", "full")
@@ -71,10 +81,6 @@ class NothingRecorded(FileNotFoundError):
 
 EXPERIMENTS: dict[str, Experiment] = {}
 ALIASES: dict[str, Alias] = {}
-_REPORTING = [False]  # set while reproduce() runs, so map_seeds prints per-seed progress
-# reproduce(cached_only=True): map_seeds returns the cached seeds and counts the missing and the
-# found ones
-_CACHED_ONLY: list = [False, 0, 0]
 
 
 def register(exp: Experiment) -> Experiment:
@@ -105,109 +111,6 @@ def verdict(ours: float, paper: float, rel: float = 0.05, partly: float = 0.15) 
     return relative(ours, paper, rel, partly)
 
 
-def _to_json(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _to_json(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_to_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _to_json(obj.tolist())
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating | float):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    return obj
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def map_seeds(
-    fn: Callable[..., dict],
-    seeds: Iterable[int],
-    jobs: int = 1,
-    cache: Path | None = None,
-    progress: bool | None = None,
-    **kwargs: Any,
-) -> list[dict]:
-    """``[fn(seed=s, **kwargs) for s in seeds]`` in parallel (joblib processes), cached per seed.
-
-    A finished seed is written to ``cache/seed<s>-<hash of kwargs>.json``; re-running skips it, so
-    an interrupted run resumes.  ``jobs=1`` runs in-process (no joblib), which is what tests use.
-    ``progress`` prints a line per finished seed to stderr (default: on inside :func:`reproduce`).
-    """
-    show = _REPORTING[0] if progress is None else progress
-    seeds = list(seeds)
-    # private arguments (a checkpoint folder) do not change the numbers, so not the cache key
-    public = {k: v for k, v in kwargs.items() if not k.startswith("_")}
-    key = hashlib.sha1(
-        json.dumps(_to_json(public), sort_keys=True, default=str).encode()
-    ).hexdigest()[:10]
-    results: dict[int, dict] = {}
-    todo = []
-    for s in seeds:
-        path = (
-            None
-            if cache is None
-            else Path(cache) / f"{getattr(fn, '__name__', 'run')}-seed{s}-{key}.json"
-        )
-        if path is not None and path.exists():
-            results[s] = json.loads(path.read_text())
-        else:
-            todo.append((s, path))
-
-    name = getattr(fn, "__name__", "run")
-    if _CACHED_ONLY[0]:  # missing seeds keep their place as None
-        _CACHED_ONLY[1] += len(todo)
-        _CACHED_ONLY[2] += len(results)
-        return [results.get(s) for s in seeds]
-
-    def one(seed: int, path: Path | None) -> dict:
-        from threadpoolctl import threadpool_limits
-
-        t0 = time.perf_counter()
-        from rmtheory.provenance import environment
-
-        # one BLAS thread per worker when several run at once: oversubscribed OpenBLAS is 10x slower
-        with threadpool_limits(limits=1 if jobs != 1 else None, user_api="blas"):
-            out = _to_json(fn(seed=seed, **kwargs))
-            if isinstance(out, dict):  # where it ran: float32 results are bit-equal only there
-                out.setdefault("environment", _to_json(environment()))
-        if path is not None:
-            _atomic_write(path, json.dumps(out))
-        if show:
-            print(
-                f"  {name}{_label(kwargs)} seed {seed} done in {time.perf_counter() - t0:.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-        return out
-
-    if jobs == 1 or len(todo) <= 1:
-        for s, path in todo:
-            results[s] = one(s, path)
-    else:
-        from joblib import Parallel, delayed
-
-        done = Parallel(n_jobs=jobs)(delayed(one)(s, p) for s, p in todo)
-        results.update({s: r for (s, _), r in zip(todo, done, strict=True)})
-    return [results[s] for s in seeds]
-
-
-def _label(kwargs: dict) -> str:
-    """What a finished unit was, beyond its seed: its arm or method, when it has one."""
-    parts = [f"{k}={kwargs[k]}" for k in ("arm", "method") if isinstance(kwargs.get(k), str)]
-    sizes = (kwargs.get("protocol") or {}).get("sizes") if isinstance(kwargs.get("protocol"), dict) else None
-    if sizes:
-        parts.append("x".join(map(str, sizes)))
-    return f" [{', '.join(parts)}]" if parts else ""
-
-
 def _output_dir(out_dir: Path, name: str, size: str) -> Path:
     """Where ``name`` at ``size`` is written: full-size results go to ``<out>/full/``.
 
@@ -230,6 +133,18 @@ def _output_dir(out_dir: Path, name: str, size: str) -> Path:
             )
             return out_dir / size
     return out_dir
+
+
+def recorded_wall_time(out_dir: Path, name: str, size: str) -> float | None:
+    """The wall time of the result of ``name`` at ``size`` recorded in ``out_dir``, if any."""
+    try:
+        old = json.loads((Path(out_dir) / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(old, dict) or old.get("size") != size or old.get("partial"):
+        return None
+    wall = old.get("wall_time_s")
+    return float(wall) if isinstance(wall, int | float) and wall > 0 else None
 
 
 def reproduce(
@@ -261,6 +176,7 @@ def reproduce(
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}, got {size!r}")
     exp = EXPERIMENTS[name]
+    jobs = n_jobs(jobs)
     params = dict(exp.sizes[size])
     if seeds is not None:
         if seeds < 1:
@@ -271,14 +187,11 @@ def reproduce(
     # sizes cache in the ignored .cache folder
     cache = out_dir / "seeds" if size == "full" else out_dir / ".cache"
     t0 = time.perf_counter()
-    _REPORTING[0] = True
-    _CACHED_ONLY[:] = [bool(cached_only), 0, 0]
-    try:
+    expected = None if cached_only or seeds is not None else recorded_wall_time(out_dir, name, size)
+    with run_context(reporting=True, cached_only=bool(cached_only), experiment=name,
+                     expected_s=expected) as ctx:  # fmt: skip
         result = exp.run(params=params, jobs=jobs, cache=cache)
-        missing, found = _CACHED_ONLY[1], _CACHED_ONLY[2]
-    finally:
-        _REPORTING[0] = False
-        _CACHED_ONLY[:] = [False, 0, 0]
+    missing, found = ctx.missing, ctx.found
     if cached_only and missing and not found:
         raise NothingRecorded(
             f"cached_only: no seed run of {name!r} at {size} size is recorded in {cache} "
@@ -286,7 +199,7 @@ def reproduce(
         )
     if missing:
         result["partial"] = f"{missing} seed runs not yet computed (built from the recorded ones)"
-    result = _to_json(
+    result = to_json(
         {
             "name": name,
             "title": exp.title,
@@ -297,13 +210,13 @@ def reproduce(
             "wall_time_s": time.perf_counter() - t0,
         }
     )
-    claims = [_to_json(c.as_dict()) for c in exp.claims(result)]
+    claims = [to_json(c.as_dict()) for c in exp.claims(result)]
     if size == "smoke":  # seconds on a toy problem: shown, never judged against the paper
         for c in claims:
             c["verdict"] = "n/a"
             c["note"] = "smoke size: not judged. " + c.get("note", "")
     result["claims"] = claims
-    _atomic_write(out_dir / f"{name}.json", json.dumps(result, indent=1))
+    atomic_write(out_dir / f"{name}.json", json.dumps(result, indent=1), what="result")
     if plot:
         import matplotlib.pyplot as plt
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rmtheory.experiments import rules
 from rmtheory.experiments.cnn.compute import (
     CNN_THRESHOLDS,
     accuracy_at,
@@ -23,7 +24,6 @@ from rmtheory.experiments.cnn.compute import (
     cnn_run,
     fewest_within,
 )
-from rmtheory.experiments import rules
 from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
 
 QUICK_CHANNELS = [1, 8, 16, 32, 64, 128]  # a quarter of the authors' widths

@@ -12,6 +12,8 @@ import numpy as np
 from rmtheory.experiments import rules
 from rmtheory.experiments.registry import Claim, Experiment, register
 from rmtheory.experiments.rules import relative as verdict
+from rmtheory.experiments.runner import seed_run
+from rmtheory.experiments.spikes.compute import square_spike_overlaps, wigner_spikes
 
 FIG17_PAPER = {"beta": (0.05, 0.5, 0.95), "lambda_plus": (4.127, 4.005, 3.901)}
 
@@ -23,24 +25,16 @@ def _mean_over_seeds(runs, key):
     ).tolist()
 
 
-def _run_fig16(params, jobs, cache):
-    from rmtheory.experiments.registry import map_seeds
-    from rmtheory.experiments.spikes.compute import square_spike_overlaps
-
-    runs = map_seeds(
-        square_spike_overlaps,
-        range(params["n_seeds"]),
-        jobs,
-        cache,
-        N=params["N"],
-        sigmas=params["sigmas"],
-    )
+def _summary_fig16(runs: list[dict], params: dict) -> dict:
     out = {"runs": runs}
     for key in ("singular_values", "u_overlap", "v_overlap"):
         out[key + "_mean"], out[key + "_std"] = _mean_over_seeds(runs, key)
     for key in ("sigma", "predicted_singular_values", "predicted_overlap"):
         out[key] = runs[0][key]
     return out
+
+
+_run_fig16 = seed_run(square_spike_overlaps, ["N", "sigmas"], _summary_fig16)
 
 
 def _plot_fig16(result, path: Path):
@@ -129,19 +123,16 @@ register(
 )
 
 
-def _run_fig15(params, jobs, cache):
-    from rmtheory.experiments.registry import map_seeds
-    from rmtheory.experiments.spikes.compute import wigner_spikes
-
-    runs = map_seeds(
-        wigner_spikes, range(params["n_seeds"]), jobs, cache, n=params["n"], thetas=params["thetas"]
-    )
+def _summary_fig15(runs: list[dict], params: dict) -> dict:
     out = {"runs": runs}
     for key in ("eigenvalue", "overlap"):
         out[key + "_mean"], out[key + "_std"] = _mean_over_seeds(runs, key)
     for key in ("theta", "predicted_eigenvalue", "predicted_overlap"):
         out[key] = runs[0][key]
     return out
+
+
+_run_fig15 = seed_run(wigner_spikes, ["n", "thetas"], _summary_fig15)
 
 
 def _plot_fig15(result, path: Path):

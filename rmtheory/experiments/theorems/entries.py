@@ -25,8 +25,17 @@ from pathlib import Path
 
 import numpy as np
 from rmtheory.experiments import rules
-from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register, register_alias
+from rmtheory.experiments.registry import Claim, Experiment, register, register_alias
 from rmtheory.experiments.rules import ALPHA, upper95, worst_pvalue
+from rmtheory.experiments.runner import seed_run
+from rmtheory.experiments.theorems.compute import (
+    borell_tis_sweep,
+    lemma53_sweep,
+    mp_distance_sweep,
+    theorem54_sweep,
+    theorem57_planted,
+    theorem57_trained,
+)
 
 # ------------------------------------------------------------------ shared helpers
 
@@ -92,18 +101,7 @@ def _dist_label(d: str) -> str:
     return _DIST_LABELS.get(d, f"Student-t, {d[1:]} d.o.f." if d.startswith("t") else d)
 
 
-def _run_theorem42(params, jobs, cache):
-    from rmtheory.experiments.theorems.compute import mp_distance_sweep
-
-    runs = map_seeds(
-        mp_distance_sweep,
-        range(params["n_seeds"]),
-        jobs,
-        cache,
-        distributions=params["distributions"],
-        ratios=params["ratios"],
-        sizes=params["sizes"],
-    )
+def _summary_theorem42(runs: list[dict], params: dict) -> dict:
     D = np.asarray([r["distance"] for r in runs])  # (seeds, dists, ratios, sizes)
     E = np.asarray([r["edge_ratio"] for r in runs])
     Ns = np.asarray(params["sizes"], dtype=np.float64)
@@ -128,6 +126,17 @@ def _run_theorem42(params, jobs, cache):
         "edge_ratio_mean": E.mean(axis=0).tolist(),
         "hist": runs[0]["hist"],
     }
+
+
+_run_theorem42 = seed_run(
+    mp_distance_sweep,
+    [
+        "distributions",
+        "ratios",
+        "sizes",
+    ],
+    _summary_theorem42,
+)
 
 
 def _plot_theorem42(result, path: Path):
@@ -339,24 +348,15 @@ def _tightness_text(pooled: list[dict], key: str) -> str:
     return "; ".join(bits)
 
 
-def _run_lemma53(params, jobs, cache):
-    from rmtheory.experiments.theorems.compute import lemma53_sweep
+_lemma53_seeds = seed_run(
+    lemma53_sweep, ["sizes", "n_draws", "sigmas", "n_inputs", "failure_probs", "net_seed"]
+)
 
+
+def _run_lemma53(params, jobs, cache):
     out = {"layouts": params["layouts"], "sizes": params["sizes"]}
     for layout in params["layouts"]:
-        runs = map_seeds(
-            lemma53_sweep,
-            range(params["n_seeds"]),
-            jobs,
-            cache,
-            sizes=params["sizes"],
-            n_draws=params["n_draws"],
-            sigmas=params["sigmas"],
-            n_inputs=params["n_inputs"],
-            failure_probs=params["failure_probs"],
-            layout=layout,
-            net_seed=params["net_seed"],
-        )
+        runs = _lemma53_seeds(params, jobs, cache, layout=layout)
         pooled = _pool_prob_runs([r["runs"] for r in runs], None, params["n_draws"])
         for i, rec in enumerate(pooled):
             per = [r["runs"][i] for r in runs]
@@ -572,22 +572,7 @@ register(
 )
 
 
-def _run_theorem54(params, jobs, cache):
-    from rmtheory.experiments.theorems.compute import theorem54_sweep
-
-    runs = map_seeds(
-        theorem54_sweep,
-        range(params["n_seeds"]),
-        jobs,
-        cache,
-        sizes=params["sizes"],
-        n_draws=params["n_draws"],
-        sigmas=params["sigmas"],
-        n_inputs=params["n_inputs"],
-        failure_probs=params["failure_probs"],
-        eps=params["eps"],
-        net_seed=params["net_seed"],
-    )
+def _summary_theorem54(runs: list[dict], params: dict) -> dict:
     per_seed = [r["runs"] for r in runs]
     out = {"sizes": params["sizes"], "theta_inf": runs[0]["theta_inf"], "cut": runs[0]["cut"]}
     for name in ("measured", "explicit"):
@@ -640,6 +625,21 @@ def _run_theorem54(params, jobs, cache):
     out["crossover_N"] = float(below[0]) if below else None
     out["theta_term_over_lemma51"] = th / eps_cut
     return out
+
+
+_run_theorem54 = seed_run(
+    theorem54_sweep,
+    [
+        "sizes",
+        "n_draws",
+        "sigmas",
+        "n_inputs",
+        "failure_probs",
+        "eps",
+        "net_seed",
+    ],
+    _summary_theorem54,
+)
 
 
 def _plot_theorem54(result, path: Path):
@@ -849,30 +849,19 @@ _T57_VARIANTS = {
 }
 
 
-def _run_theorem57(params, jobs, cache):
-    from rmtheory.experiments.theorems.compute import theorem57_planted, theorem57_trained
+_planted_seeds = seed_run(
+    theorem57_planted, {"sizes": "planted_sizes", "n_test": "n_test", "sigmas": "sigmas", "eps": "eps"}
+)
+_trained_seeds = seed_run(
+    theorem57_trained,
+    {"sizes": "trained_sizes", "epochs": "epochs", "n_train": "n_train",
+     "n_test": "trained_n_test", "lr": "lr"},
+)  # fmt: skip
 
-    planted = map_seeds(
-        theorem57_planted,
-        range(params["n_seeds"]),
-        jobs,
-        cache,
-        sizes=params["planted_sizes"],
-        n_test=params["n_test"],
-        sigmas=params["sigmas"],
-        eps=params["eps"],
-    )
-    trained = map_seeds(
-        theorem57_trained,
-        range(params["n_seeds"]),
-        jobs,
-        cache,
-        sizes=params["trained_sizes"],
-        epochs=params["epochs"],
-        n_train=params["n_train"],
-        n_test=params["trained_n_test"],
-        lr=params["lr"],
-    )
+
+def _run_theorem57(params, jobs, cache):
+    planted = _planted_seeds(params, jobs, cache)
+    trained = _trained_seeds(params, jobs, cache)
     return {
         "theta_inf": planted[0]["theta_inf"],
         "planted_sizes": params["planted_sizes"],
@@ -1099,17 +1088,8 @@ _STATS = {"l2": "||Rx||_2", "linf": "||Rx||_inf", "max": "max_i (Rx)_i"}
 _STAT_TEX = {"l2": r"$\|Rx\|_2$", "linf": r"$\|Rx\|_\infty$", "max": r"$\max_i(Rx)_i$"}
 
 
-def _run_theorem82(params, jobs, cache):
-    from rmtheory.experiments.theorems.compute import DEVIATION_GRID, borell_tis_sweep
-
-    runs = map_seeds(
-        borell_tis_sweep,
-        range(params["n_seeds"]),
-        jobs,
-        cache,
-        sizes=params["sizes"],
-        n_draws=params["n_draws"],
-    )
+def _summary_theorem82(runs: list[dict], params: dict) -> dict:
+    from rmtheory.experiments.theorems.compute import DEVIATION_GRID
     u = DEVIATION_GRID
     out = {"sizes": params["sizes"], "grid": u.tolist(), "levels": params["levels"], "stats": {}}
     n = params["n_draws"] * params["n_seeds"]
@@ -1160,6 +1140,9 @@ def _run_theorem82(params, jobs, cache):
             out["union"][key].append({"N": N, "count": int(c), "frequency": c / n})
     out["n"] = n
     return out
+
+
+_run_theorem82 = seed_run(borell_tis_sweep, ["sizes", "n_draws"], _summary_theorem82)
 
 
 def _plot_theorem82(result, path: Path):

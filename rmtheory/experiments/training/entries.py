@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rmtheory.experiments.training.headline import TABLE_ARMS, run_protocol_table
 from rmtheory.experiments import rules
 from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
 from rmtheory.experiments.rules import relative as verdict
 from rmtheory.experiments.training.compute import train_run
+from rmtheory.experiments.training.protocol import TABLE_ARMS, run_protocol_table
 
 # The paper's numbers (algorithms.md §2.3) and its topologies reconstructed from the parameter
 # counts (§2.2).
@@ -112,7 +112,7 @@ def _sizes(dataset: str, smoke_data: str = "tiny") -> dict:
             "subset": [20000, None],
         },
         # The paper's size through the authors' protocol and the corrected net's baselines
-        # (catalog_headline.run_protocol_table), within the issue's budget of about 2 hours on
+        # (training.protocol.run_protocol_table), within the issue's budget of about 2 hours on
         # 2 cores per table (21 runs: 7 arms x 3 seeds).
         "full": {
             "dataset": dataset,
@@ -310,7 +310,7 @@ def _claims_accuracy(result):
             )
 
         # the gain is judged on the seeds both nets have (all of them, unless a run is partial)
-        from rmtheory.experiments.training.headline import paired
+        from rmtheory.experiments.rules import paired
 
         pair_n, pair_p = paired(runs["none"], runs["mp"])
         per_seed = ", ".join(f"{b - a:+.1f}" for a, b in zip(pair_n, pair_p, strict=True))
@@ -348,7 +348,7 @@ def _claims_accuracy(result):
 
 def _claims_corrected(ds: str, sizes, runs: dict) -> list[Claim]:
     """The corrected net's baselines (full size): each rule vs the unpruned corrected net."""
-    from rmtheory.experiments.training.headline import paired, paired_difference
+    from rmtheory.experiments.rules import paired, paired_difference
 
     if "normal_no_relu" not in runs:
         return []

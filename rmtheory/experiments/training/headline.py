@@ -14,11 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from rmtheory.experiments.training.protocol import ARMS, DEAD_FRACTION, protocol_run
 from rmtheory.experiments import rules
-from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
+from rmtheory.experiments.registry import Claim, Experiment, register
 from rmtheory.experiments.rules import paired, paired_difference
 from rmtheory.experiments.rules import paired_seeds as _seeds
+from rmtheory.experiments.training.protocol import (
+    DEAD_FRACTION,
+    HEADLINE_ARMS,
+    TABLE_ARMS,
+    run_headline_arms,
+    run_protocol_table,
+)
+
 
 __all__ = [
     "HEADLINE_ARMS",
@@ -28,18 +35,6 @@ __all__ = [
     "paired",
     "paired_difference",
 ]
-
-HEADLINE_ARMS = ARMS[: ARMS.index("mp_no_relu") + 1]  # the authors' net, its controls, no ReLU
-# Paper protocol first (the table's own claim), then the corrected net's baselines.
-TABLE_ARMS = (
-    "normal",
-    "mp",
-    "normal_no_relu",
-    "corrected_mp",
-    "corrected_gavish_donoho",
-    "corrected_energy",
-    "corrected_magnitude",
-)
 
 # The paper's headline (abstract, §4.2.1, Table 1): 70–85 % unpruned, 98.5 % pruned.
 PAPER_NORMAL = (70.0, 85.0)
@@ -65,46 +60,6 @@ HEADLINE_SIZES = {
         "protocol": {},
     },
 }
-
-
-def _checkpoints(cache) -> str | None:
-    return None if cache is None else str(Path(cache) / "checkpoints")
-
-
-def run_headline_arms(params: dict, jobs: int, cache, arms=HEADLINE_ARMS) -> dict:
-    """Per-seed records of every arm: ``{"arms": [...], "runs": {arm: [seed records]}}``."""
-    runs = {}
-    for arm in arms:
-        records = map_seeds(
-            protocol_run,
-            range(params["n_seeds"]),
-            jobs,
-            cache,
-            arm=arm,
-            dataset=params["dataset"],
-            subset=params["subset"],
-            protocol=params["protocol"],
-            _checkpoint_dir=_checkpoints(cache),
-        )
-        # a partial result (reproduce(cached_only=True)) lacks some seeds: records keep theirs
-        done = [{**r, "seed": s} for s, r in enumerate(records) if r is not None]
-        if done:
-            runs[arm] = done
-    return {"arms": [a for a in arms if a in runs], "runs": runs}
-
-
-def run_protocol_table(params: dict, jobs: int, cache) -> dict:
-    """The table family's result layout (``topologies``, ``runs`` per topology) from the protocol
-    runner: ``runs[t]["none"]`` / ``["mp"]`` are the paper protocol's normal and pruned nets, the
-    other keys the corrected net's arms."""
-    out = {"topologies": params["topologies"], "methods": list(params["arms"]), "runs": []}
-    for sizes in params["topologies"]:
-        proto = {**params["protocol"], "sizes": list(sizes)}
-        res = run_headline_arms({**params, "protocol": proto}, jobs, cache, params["arms"])["runs"]
-        if "normal" in res:
-            res["none"] = res.pop("normal")
-        out["runs"].append(res)
-    return out
 
 
 # ------------------------------------------------------------------ statistics

@@ -37,9 +37,19 @@ from typing import Any
 
 import numpy as np
 
-from rmtheory.experiments.registry import _atomic_write
+from rmtheory.atomic import atomic_write
+from rmtheory.experiments.runner import map_seeds
 
-__all__ = ["ARMS", "DEAD_FRACTION", "protocol_run"]
+__all__ = [
+    "ARMS",
+    "DEAD_FRACTION",
+    "HEADLINE_ARMS",
+    "TABLE_ARMS",
+    "checkpoint_dir",
+    "protocol_run",
+    "run_headline_arms",
+    "run_protocol_table",
+]
 
 ARMS = (
     "normal",
@@ -49,6 +59,18 @@ ARMS = (
     "momentum_reset",
     "normal_no_relu",
     "mp_no_relu",
+    "corrected_mp",
+    "corrected_gavish_donoho",
+    "corrected_energy",
+    "corrected_magnitude",
+)
+
+HEADLINE_ARMS = ARMS[: ARMS.index("mp_no_relu") + 1]  # the authors' net, its controls, no ReLU
+# Paper protocol first (the table's own claim), then the corrected net's baselines.
+TABLE_ARMS = (
+    "normal",
+    "mp",
+    "normal_no_relu",
     "corrected_mp",
     "corrected_gavish_donoho",
     "corrected_energy",
@@ -179,7 +201,8 @@ def protocol_run(
             per_epoch = json.loads(side.read_text())
 
         def save_side(epoch, model, history):
-            _atomic_write(side, json.dumps(per_epoch))  # a kill mid-write must not lose the run
+            # a kill mid-write must not lose the run
+            atomic_write(side, json.dumps(per_epoch), what="epoch records")
 
     callbacks = [record] + ([save_side] if ckpt is not None else [])
     _, h = proto.run((xtr, ytr), (xte, yte), seed=seed, pruner=pruner, sparsifier=sparsifier,
@@ -217,4 +240,45 @@ def protocol_run(
     out["final_ranks"] = ranks
     out["initial_params"] = proto.model(seed).n_params()
     out["arm"] = arm
+    return out
+
+
+def checkpoint_dir(cache: str | Path | None) -> str | None:
+    """Where the epoch checkpoints of the protocol runs cached in ``cache`` live."""
+    return None if cache is None else str(Path(cache) / "checkpoints")
+
+
+def run_headline_arms(params: dict, jobs: int, cache, arms=HEADLINE_ARMS) -> dict:
+    """Per-seed records of every arm: ``{"arms": [...], "runs": {arm: [seed records]}}``."""
+    runs = {}
+    for arm in arms:
+        records = map_seeds(
+            protocol_run,
+            range(params["n_seeds"]),
+            jobs,
+            cache,
+            arm=arm,
+            dataset=params["dataset"],
+            subset=params["subset"],
+            protocol=params["protocol"],
+            _checkpoint_dir=checkpoint_dir(cache),
+        )
+        # a partial result (reproduce(cached_only=True)) lacks some seeds: records keep theirs
+        done = [{**r, "seed": s} for s, r in enumerate(records) if r is not None]
+        if done:
+            runs[arm] = done
+    return {"arms": [a for a in arms if a in runs], "runs": runs}
+
+
+def run_protocol_table(params: dict, jobs: int, cache) -> dict:
+    """The table family's result layout (``topologies``, ``runs`` per topology) from the protocol
+    runner: ``runs[t]["none"]`` / ``["mp"]`` are the paper protocol's normal and pruned nets, the
+    other keys the corrected net's arms."""
+    out = {"topologies": params["topologies"], "methods": list(params["arms"]), "runs": []}
+    for sizes in params["topologies"]:
+        proto = {**params["protocol"], "sizes": list(sizes)}
+        res = run_headline_arms({**params, "protocol": proto}, jobs, cache, params["arms"])["runs"]
+        if "normal" in res:
+            res["none"] = res.pop("normal")
+        out["runs"].append(res)
     return out
