@@ -38,9 +38,11 @@ array: through DLPack (``numpy.from_dlpack``, zero-copy on the CPU) when the obj
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
+import re
 import stat
 import struct
 import tempfile
@@ -50,6 +52,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rmtheory.atomic import atomic_open
 
 __all__ = [
     "ArrayTensor",
@@ -95,11 +99,6 @@ _ST_NUMPY = {
     "U16": "<u2",
     "U8": "u1",
     "BOOL": "?",
-}
-_ST_ITEMSIZE = {
-    **{k: np.dtype(v).itemsize for k, v in _ST_NUMPY.items()},
-    "F8_E4M3": 1,
-    "F8_E5M2": 1,
 }
 _NUMPY_ST = {
     "f8": "F64",
@@ -656,7 +655,43 @@ def _npz_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorRef]:
     return refs
 
 
-def _safetensors_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorRef]:
+# Bits per element of every dtype the reference loader knows (it refuses any other name).
+_ST_BITS = {
+    "BOOL": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "U8": 8, "I8": 8, "F8_E5M2": 8,
+    "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16,
+    "F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32, "C64": 64, "F64": 64, "I64": 64,
+    "U64": 64,
+}  # fmt: skip
+# The reference parser (serde_json) stops at 128 levels of nesting; a real header has 3.
+_MAX_SAFETENSORS_DEPTH = 128
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _json_depth(text: bytes, limit: int) -> int:
+    """The deepest nesting of ``[``/``{`` in JSON text (strings skipped), stopping past ``limit``:
+    checked before parsing, so a hostile header cannot exhaust Python's recursion."""
+    depth = deepest = 0
+    for m in _JSON_TOKENS.finditer(text):
+        c = m.group()[:1]
+        if c in (b"[", b"{"):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif c in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def _is_count(d: Any) -> bool:
+    return isinstance(d, int) and not isinstance(d, bool) and d >= 0
+
+
+def _safetensors_header(path: Path, f, size: int) -> tuple[dict, int]:
+    """The header of a safetensors file, checked as the reference loader checks it, and its
+    length: the 8-byte length, at most 100 MB, JSON text opening with an object, nesting within
+    128 levels, ``__metadata__`` a str -> str map (or null)."""
     head = f.read(8)
     if len(head) < 8:
         raise ValueError(
@@ -665,18 +700,50 @@ def _safetensors_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorR
     n = int.from_bytes(head, "little")
     if n > size - 8 or n > _MAX_SAFETENSORS_HEADER or n < 2:
         f.seek(0)
+        limit = " (the reference loader's limit is 100 MB)" if n > _MAX_SAFETENSORS_HEADER else ""
         raise ValueError(
             f"{path}: not a safetensors file: its first 8 bytes declare a {n:,}-byte header in a "
-            f"{size:,}-byte file ({_describe_start(f.read(32))})"
+            f"{size:,}-byte file{limit} ({_describe_start(f.read(32))})"
+        )
+    raw = f.read(n)
+    if not raw.lstrip(b" \t\r\n").startswith(b"{"):
+        raise ValueError(
+            f"{path}: not a safetensors file: its header is not a JSON object (it starts with "
+            f"{raw[:16]!r})"
+        )
+    depth = _json_depth(raw, _MAX_SAFETENSORS_DEPTH)
+    if depth > _MAX_SAFETENSORS_DEPTH:
+        raise ValueError(
+            f"{path}: corrupt safetensors header: it nests more than {_MAX_SAFETENSORS_DEPTH} "
+            "levels deep (a real header nests 3)"
         )
     try:
-        header = json.loads(f.read(n).decode("utf-8"))
-    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
+        header = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError
         raise ValueError(
             f"{path}: not a safetensors file: its header is not JSON ({err})"
         ) from None
     if not isinstance(header, dict):
         raise ValueError(f"{path}: not a safetensors file: its header is not a JSON object")
+    meta = header.get("__metadata__")
+    if meta is not None and not (
+        isinstance(meta, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items())
+    ):
+        raise ValueError(
+            f"{path}: corrupt safetensors header: __metadata__ must map str to str, got "
+            f"{_short(meta)}"
+        )
+    return header, n
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _safetensors_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorRef]:
+    header, n = _safetensors_header(path, f, size)
     data_start, data_size = 8 + n, size - 8 - n
     entries = []
     for name, info in header.items():
@@ -687,31 +754,35 @@ def _safetensors_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorR
             isinstance(info, dict)
             and isinstance(info.get("dtype"), str)
             and isinstance(info.get("shape"), list)
-            and all(
-                isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in info["shape"]
-            )
+            and all(_is_count(d) for d in info["shape"])
             and isinstance(info.get("data_offsets"), list)
             and len(info["data_offsets"]) == 2
-            and all(isinstance(d, int) and not isinstance(d, bool) for d in info["data_offsets"])
+            and all(_is_count(d) for d in info["data_offsets"])
         )
         if not ok:
-            raise ValueError(f"{where}: malformed header entry {info!r}")
+            raise ValueError(f"{where}: malformed header entry {_short(info)}")
         begin, end = info["data_offsets"]
-        if not 0 <= begin <= end <= data_size:
+        if not begin <= end <= data_size:
             raise ValueError(
                 f"{where}: data_offsets [{begin}, {end}] lie outside the file's {data_size:,} data "
                 "bytes (truncated or corrupt)"
             )
         st_dtype, shape = info["dtype"], tuple(info["shape"])
-        itemsize = _ST_ITEMSIZE.get(st_dtype)
-        if itemsize is not None and math.prod(shape) * itemsize != end - begin:
+        bits = _ST_BITS.get(st_dtype)
+        if bits is None:
             raise ValueError(
-                f"{where}: shape {list(shape)} of {st_dtype} needs {math.prod(shape) * itemsize:,} "
-                f"bytes but data_offsets span {end - begin:,} (corrupt header)"
+                f"{where}: unknown safetensors dtype {st_dtype!r} (expected one of "
+                f"{', '.join(_ST_BITS)})"
+            )
+        nbits = math.prod(shape) * bits
+        if nbits % 8 or nbits // 8 != end - begin:
+            raise ValueError(
+                f"{where}: shape {list(shape)} of {st_dtype} needs {nbits / 8:,g} bytes but "
+                f"data_offsets span {end - begin:,} (corrupt header)"
             )
         if st_dtype in _ST_NUMPY:
             widen = st_dtype == "BF16"
-            limits.check(where, math.prod(shape) * (4 if widen else itemsize))
+            limits.check(where, math.prod(shape) * (4 if widen else bits // 8))
             ref = _FileTensor(
                 name,
                 shape,
@@ -724,9 +795,26 @@ def _safetensors_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorR
         else:
             why = f"dtype {st_dtype}: NumPy cannot hold it"
             ref = _FileTensor(name, shape, None, path, data_start + begin, stored=st_dtype, why=why)
-        entries.append((begin, ref))
-    entries.sort(key=lambda t: t[0])  # file order: reading front to back
-    return [ref for _, ref in entries]
+        entries.append((begin, end, ref))
+    # The tensors must tile the data exactly, as the reference loader demands: in offset order
+    # each starts where the previous ended (no overlap, no hole) and the last ends the file.
+    entries.sort(key=lambda t: (t[0], t[1]))
+    covered = 0
+    for begin, end, ref in entries:
+        if begin != covered:
+            fault = "overlaps the tensor before it" if begin < covered else "leaves a hole before it"
+            raise ValueError(
+                f"{path}: tensor {ref.name!r}: data_offsets [{begin}, {end}] {fault} (bytes "
+                f"{min(begin, covered):,}-{max(begin, covered):,}): a corrupt or hostile header"
+            )
+        covered = end
+    if covered != data_size:
+        raise ValueError(
+            f"{path}: the tensors cover {covered:,} of the file's {data_size:,} data bytes: "
+            f"{data_size - covered:,} bytes after the last tensor belong to none (truncated or "
+            "corrupt header)"
+        )
+    return [ref for _, _, ref in entries]  # file order: reading front to back
 
 
 def _flatten(obj: Mapping, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -746,10 +834,19 @@ def _torch_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorRef]:
             f"reading {path.suffix} files needs PyTorch (not a dependency of rmtheory); install "
             "torch, or save the weights as .npz / .safetensors"
         ) from None
+    if size == 0:
+        raise ValueError(f"{path}: the file is empty (0 bytes), not a PyTorch checkpoint")
+    start = f.read(16)
+    f.seek(0)
+    if not (start.startswith(b"PK") or start[:1] == b"\x80"):
+        raise ValueError(
+            f"{path}: not a PyTorch checkpoint (neither a zip archive nor pickled data: "
+            f"{_describe_start(start)})"
+        )
     try:
         obj = torch.load(f, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises its own (and pickle's) exception types
-        raise ValueError(f"{path}: not a readable PyTorch checkpoint ({err})") from None
+        raise ValueError(f"{path}: {_torch_refusal(err)}") from None
     if not isinstance(obj, Mapping):
         raise TypeError(
             f"{path}: expected a state dict (a mapping name -> tensor), got {type(obj).__name__}; "
@@ -760,6 +857,22 @@ def _torch_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorRef]:
             obj = obj[key]
             break
     return [ArrayTensor(name, to_numpy(v, name), str(path)) for name, v in _flatten(obj)]
+
+
+def _torch_refusal(err: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, in rmtheory's words: torch's own
+    message suggests ``weights_only=False``, which would run the file's pickled code."""
+    text = str(err)
+    if "Weights only load failed" in text or "Unsupported global" in text:
+        found = re.search(r"Unsupported (?:global|operand)[^\n]*?:\s*(?:GLOBAL\s+)?([^\s,]+)", text)
+        what = f" ({found.group(1)})" if found else ""
+        return (
+            f"refused: the checkpoint holds Python objects other than tensors{what}; rmtheory "
+            "never runs a checkpoint's pickled code. Save model.state_dict() (tensors only), or "
+            "convert the weights to .safetensors or .npz"
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return f"not a readable PyTorch checkpoint ({first})"
 
 
 _READERS = {
@@ -856,6 +969,26 @@ class LazyWeights(Mapping):
         return f"<LazyWeights: {len(self)} tensors in {len(self.files)} file(s)>"
 
 
+def _check_exists(p: Path) -> None:
+    """Raise naming ``p`` when it cannot be reached: missing, a dangling link or a link loop."""
+    try:
+        os.stat(p)
+    except FileNotFoundError:
+        if os.path.islink(p):
+            raise FileNotFoundError(
+                f"path: {str(p)!r} is a symbolic link to {os.readlink(p)!r}, which does not exist"
+            ) from None
+        raise FileNotFoundError(f"path: no such file or directory: {str(p)!r}") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise OSError(
+                errno.ELOOP,
+                f"path: {str(p)!r} is a loop of symbolic links (following them never reaches a "
+                "file)",
+            ) from None
+        raise
+
+
 def open_weights(path: str | os.PathLike, *, max_tensor_bytes: int | None = None) -> LazyWeights:
     """Open a weights file (or a folder of shards) without reading its tensors.
 
@@ -898,8 +1031,7 @@ def open_weights(path: str | os.PathLike, *, max_tensor_bytes: int | None = None
     """
     limits = _Limits(max_tensor_bytes)
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"path: no such file or directory: {str(p)!r}")
+    _check_exists(p)
     if not p.is_dir():
         return LazyWeights(_file_refs(p, limits), [p])
     indexed = _index_shards(p)
@@ -992,6 +1124,10 @@ def _as_bytes(a: np.ndarray) -> memoryview:
     return memoryview(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
 
 
+class _Aborted(Exception):
+    """Thrown into the atomic writer to discard its temporary file."""
+
+
 class WeightsWriter:
     """Write tensors one at a time to ``.npz`` (uncompressed) or ``.safetensors``, atomically.
 
@@ -1025,23 +1161,22 @@ class WeightsWriter:
             raise ValueError(f"path: {str(p)!r} exists and is not a regular file")
         self.path = p
         self.metadata = dict(metadata) if metadata else None
-        p.parent.mkdir(parents=True, exist_ok=True)
         self._names: set[str] = set()
         self._entries: dict[str, dict] = {}
         self._offset = 0
         self._closed = False
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-        self._tmp = Path(tmp)
-        self._file = os.fdopen(fd, "w+b")
         self._data = None
         self._zip = None
+        # The output is one rmtheory.atomic temporary file, renamed over ``path`` on close; the
+        # safetensors data (written before its header is known) go to an anonymous scratch file
+        # that the OS removes whatever happens to this process.
+        self._stack = contextlib.ExitStack()
+        self._file = self._stack.enter_context(atomic_open(p, "wb", what="weights file"))
         try:
             if self.suffix == ".npz":
                 self._zip = zipfile.ZipFile(self._file, "w", zipfile.ZIP_STORED, allowZip64=True)
             else:
-                dfd, dtmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".data.tmp", dir=p.parent)
-                self._data_path = Path(dtmp)
-                self._data = os.fdopen(dfd, "w+b")
+                self._data = tempfile.TemporaryFile(dir=p.parent, prefix=f".{p.name}.data.")
         except BaseException:
             self.abort()
             raise
@@ -1138,13 +1273,9 @@ class WeightsWriter:
                 while n := self._data.readinto(buf):
                     self._file.write(buf[:n])
                 self._data.close()
-                self._data_path.unlink()
                 self._data = None
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            os.replace(self._tmp, self.path)
             self._closed = True
+            self._stack.close()  # fsync, keep the mode of a file already there, rename
             _fsync_dir(self.path.parent)
         except BaseException:
             self.abort()
@@ -1154,14 +1285,13 @@ class WeightsWriter:
     def abort(self) -> None:
         """Discard everything written; the file at ``path`` (if any) is left as it was."""
         self._closed = True
-        for handle in (self._zip, self._file, self._data):
+        for handle in (self._zip, self._data):
             if handle is not None:
                 with contextlib.suppress(Exception):
                     handle.close()
-        for tmp in (self._tmp, getattr(self, "_data_path", None)):
-            if tmp is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+        self._zip = self._data = None
+        with contextlib.suppress(_Aborted):
+            self._stack.__exit__(_Aborted, _Aborted(), None)  # removes the temporary file
 
     def __enter__(self) -> WeightsWriter:
         return self
