@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from rmtheory.atomic import atomic_open
+
 _AR_MAGIC = b"!<arch>\n"
 _AR_HEADER = 60
 
@@ -103,7 +105,7 @@ def _copy_members(tar: tarfile.TarFile, wanted: dict[str, Path]) -> dict[str, Pa
         src = tar.extractfile(member)
         if src is None:  # pragma: no cover - isfile() members always have data
             continue
-        with src, open(wanted[key], "wb") as out:
+        with src, atomic_open(wanted[key], "wb", what="extracted file") as out:
             shutil.copyfileobj(src, out, 1 << 20)
         found[key] = wanted[key]
     return found

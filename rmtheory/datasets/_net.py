@@ -15,6 +15,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from rmtheory.atomic import atomic_open
+
 #: Default seconds to wait for a connection / between bytes; override with RMTHEORY_TIMEOUT.
 DEFAULT_TIMEOUT = 10.0
 _TRUE = {"1", "true", "yes", "on"}
@@ -42,7 +44,7 @@ def timeout() -> float:
 def download(url: str, dest: Path, *, progress: bool | None, label: str | None = None) -> Path:
     """GET ``url`` into ``dest`` with a tqdm bar (``progress=None``: only on a terminal)."""
     req = urllib.request.Request(url, headers={"User-Agent": "rmtheory-datasets"})
-    with urllib.request.urlopen(req, timeout=timeout()) as resp, open(dest, "wb") as out:
+    with urllib.request.urlopen(req, timeout=timeout()) as resp, atomic_open(dest, "wb", what="download") as out:
         total = resp.headers.get("Content-Length")
         with tqdm(
             total=int(total) if total and total.isdigit() else None,

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rmtheory.atomic import atomic_write
+
 _CODES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
@@ -118,4 +120,4 @@ def encode_idx(array: np.ndarray) -> bytes:
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
     """Write ``array`` as an uncompressed IDX file (the inverse of :func:`read_idx`)."""
-    Path(path).write_bytes(encode_idx(array))
+    atomic_write(path, encode_idx(array), what="IDX file")

@@ -20,7 +20,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from rmtheory.atomic import atomic_open
 from rmtheory.nn.model import MLP
 from rmtheory.nn.history import History
 
@@ -134,12 +134,28 @@ def _training_fields(meta: dict, path: Path) -> int:
 
 
 def stale_temporaries(path: str | Path) -> list[Path]:
-    """The ``<name>.*.tmp`` files beside checkpoint ``path`` that an interrupted write left behind."""
+    """The temporary files beside checkpoint ``path`` that an interrupted write left behind: the
+    ``<name>.*.tmp`` of earlier versions, and :mod:`rmtheory.atomic`'s ``.<name>.<pid>.*.tmp``
+    whose writer is gone."""
     p = Path(path)
-    return [
-        Path(f)
-        for f in glob.glob(os.path.join(glob.escape(str(p.parent)), glob.escape(p.name) + ".*.tmp"))
-    ]
+    folder = glob.escape(str(p.parent))
+    legacy = glob.glob(os.path.join(folder, glob.escape(p.name) + ".*.tmp"))
+    ours = glob.glob(os.path.join(folder, "." + glob.escape(p.name) + ".*.tmp"))
+    dead = [f for f in ours if not _writer_alive(Path(f).name[len(p.name) + 2 :])]
+    return [Path(f) for f in legacy + dead]
+
+
+def _writer_alive(rest: str) -> bool:
+    pid = rest.split(".", 1)[0]
+    if not pid.isdigit():
+        return True  # not named by rmtheory.atomic: not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _remove_stale_temporaries(path: Path) -> None:
@@ -173,19 +189,12 @@ def _decode(obj: Any, arrays: Any) -> Any:
 
 
 def _write_npz(path: Path, arrays: dict, meta: dict) -> None:
-    """Write to a temporary file in the same folder, fsync, then ``os.replace``: never a torn file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path)  # left by a write that was killed before its os.replace
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(meta, default=_json_default)), **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Through :mod:`rmtheory.atomic` (temporary file in the same folder, fsync, rename; the
+    user's umask): never a torn file, and a full disk names the checkpoint."""
+    _remove_stale_temporaries(path)  # left by a write of an earlier version that was killed
+    text = json.dumps(meta, default=_json_default)  # fails (unserialisable) before any file
+    with atomic_open(path, "wb", what="checkpoint") as f:
+        np.savez(f, meta=np.array(text), **arrays)
 
 
 def _json_default(obj: Any) -> Any:
