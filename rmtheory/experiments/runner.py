@@ -33,6 +33,8 @@ __all__ = [
     "current_context",
     "map_seeds",
     "seed_run",
+    "checkpoint_dir",
+    "cache_key",
     "to_json",
     "DamagedRecord",
 ]
@@ -99,6 +101,11 @@ def to_json(obj: Any) -> Any:
         f = float(obj)
         return f if math.isfinite(f) else None
     return obj
+
+
+def checkpoint_dir(cache: str | Path | None) -> str | None:
+    """Where the epoch checkpoints of the training runs cached in ``cache`` live."""
+    return None if cache is None else str(Path(cache) / "checkpoints")
 
 
 def cache_key(kwargs: dict) -> str:

@@ -24,7 +24,8 @@ from rmtheory.experiments.cnn.compute import (
     cnn_run,
     fewest_within,
 )
-from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
+from rmtheory.experiments.registry import Claim, Experiment, register
+from rmtheory.experiments.runner import checkpoint_dir, seed_run
 
 QUICK_CHANNELS = [1, 8, 16, 32, 64, 128]  # a quarter of the authors' widths
 QUICK_FC = [250, 10]
@@ -150,6 +151,9 @@ def _train_kwargs(params: dict) -> dict:
     return kw
 
 
+_cnn_seeds = seed_run(cnn_run, [])  # every setting passed per call: see _train_kwargs
+
+
 def _run(params: dict, jobs: int, cache: Path | None) -> dict:
     """Normal and MP-pruned runs per seed (and their sweeps when ``params`` has thresholds)."""
     if params["dataset"] == "cifar10":
@@ -158,16 +162,9 @@ def _run(params: dict, jobs: int, cache: Path | None) -> dict:
             return {"unavailable": missing}
     thresholds = params.get("thresholds")
     runs = {
-        method: map_seeds(
-            cnn_run,
-            range(params["n_seeds"]),
-            jobs,
-            cache,
-            method=method,
-            thresholds=None if thresholds is None else tuple(thresholds),
-            _checkpoint_dir=None if cache is None else str(Path(cache) / "checkpoints"),
-            **_train_kwargs(params),
-        )
+        method: _cnn_seeds(params, jobs, cache, method=method,
+                           thresholds=None if thresholds is None else tuple(thresholds),
+                           _checkpoint_dir=checkpoint_dir(cache), **_train_kwargs(params))
         for method in ("none", "mp")
     }
     return {"runs": runs}

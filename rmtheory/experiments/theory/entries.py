@@ -19,8 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from rmtheory.experiments import rules
-from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
-from rmtheory.experiments.theory.regression import CHOICES, TABLE7
+from rmtheory.experiments.registry import Claim, Experiment, register
+from rmtheory.experiments.runner import checkpoint_dir, seed_run
+from rmtheory.experiments.theory.compute import (
+    confidence_run,
+    polynomial_data,
+    theta_directions,
+    theta_sweep,
+)
+from rmtheory.experiments.theory.regression import CHOICES, TABLE7, regression_run
 
 # ------------------------------------------------------------------ shared helpers
 
@@ -40,8 +47,6 @@ POLY_FOLLOWS = (
 
 
 def _run_fig26(params, jobs, cache):
-    from rmtheory.experiments.theory.compute import polynomial_data
-
     keys = ("n_train", "n_test", "degree", "offset", "noise")
     return {"data": polynomial_data(params["data_seed"], **{k: params[k] for k in keys})}
 
@@ -106,18 +111,11 @@ register(
 CONF_TRAIN = {"hidden": 500, "activation": "relu", "lr": 0.02, "momentum": 0.9}
 
 
-def _run_fig12(params, jobs, cache):
-    from rmtheory.experiments.theory.compute import confidence_run
-
-    keys = ("n_train", "n_test", "degree", "offset", "noise", "data_seed", "epochs")
-    runs = map_seeds(
-        confidence_run,
-        range(params["n_seeds"]),
-        jobs,
-        cache,
-        **{k: params[k] for k in (*keys, *CONF_TRAIN)},
-    )
-    return {"runs": runs}
+_run_fig12 = seed_run(
+    confidence_run,
+    ["n_train", "n_test", "degree", "offset", "noise", "data_seed", "epochs", *CONF_TRAIN],
+    lambda runs, params: {"runs": runs},
+)
 
 
 def _plot_fig12(result, path: Path):
@@ -243,19 +241,13 @@ register(
 
 
 # ------------------------------------------------------------------ Figs 13, 14: θ(N)
-def _run_theta(params, jobs, cache):
-    from rmtheory.experiments.theory.compute import theta_directions, theta_sweep
+_theta_seeds = seed_run(theta_sweep, ["sigmas", "sizes", "eps", "vectors"])
+_directions = seed_run(theta_directions, {"sigmas": "sigmas", "N": "directions_N", "eps": "eps",
+                                          "vectors": "vectors"})  # fmt: skip
 
-    runs = map_seeds(
-        theta_sweep,
-        range(params["n_seeds"]),
-        jobs,
-        cache,
-        sigmas=params["sigmas"],
-        sizes=params["sizes"],
-        eps=params["eps"],
-        vectors=params["vectors"],
-    )
+
+def _run_theta(params, jobs, cache):
+    runs = _theta_seeds(params, jobs, cache)
     Ns = np.asarray(params["sizes"], dtype=np.float64)
     th = np.asarray([r["theta"] for r in runs], dtype=np.float64).T  # (sizes, seeds)
     inf = runs[0]["theta_inf"]
@@ -272,16 +264,8 @@ def _run_theta(params, jobs, cache):
         "constant": float(np.exp(intercept)),
     }
     if params.get("directions_N"):
-        out["directions"] = map_seeds(
-            theta_directions,
-            [0],
-            1,
-            cache,
-            sigmas=params["sigmas"],
-            N=params["directions_N"],
-            eps=params["eps"],
-            vectors=params["vectors"],
-        )[0]
+        one = {**params, "n_seeds": 1}  # seed 0 only, in-process
+        out["directions"] = _directions(one, 1, cache)[0]
     return out
 
 
@@ -612,28 +596,21 @@ def _reg_sizes() -> dict:
     }
 
 
-def _run_regression(params, jobs, cache):
-    from rmtheory.experiments.theory.regression import regression_run
+_regression_seeds = seed_run(regression_run, [
+    "epochs", "lr", "momentum", "batch_size", "l2", "every", "activation", "noise_scale",
+    "n_train", "n_test", "data_seed",
+])  # fmt: skip
 
-    keys = (
-        "epochs", "lr", "momentum", "batch_size", "l2", "every", "activation", "noise_scale",
-        "n_train", "n_test", "data_seed",
-    )  # fmt: skip
+
+def _run_regression(params, jobs, cache):
+    ckpt = checkpoint_dir(cache)
     out = {"topologies": params["topologies"], "runs": []}
     for sizes in params["topologies"]:
-        per_method = {}
-        for method in ("none", "mp"):
-            per_method[method] = map_seeds(
-                regression_run,
-                range(params["n_seeds"]),
-                jobs,
-                cache,
-                method=method,
-                sizes=list(sizes),
-                _checkpoint_dir=None if cache is None else str(Path(cache) / "checkpoints"),
-                **{k: params[k] for k in keys},
-            )
-        out["runs"].append(per_method)
+        out["runs"].append({
+            method: _regression_seeds(params, jobs, cache, method=method, sizes=list(sizes),
+                                      _checkpoint_dir=ckpt)
+            for method in ("none", "mp")
+        })  # fmt: skip
     return out
 
 

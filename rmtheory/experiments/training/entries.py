@@ -12,9 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from rmtheory.experiments import rules
-from rmtheory.experiments.registry import Claim, Experiment, map_seeds, register
+from rmtheory.experiments.registry import Claim, Experiment, register
+from rmtheory.experiments.runner import checkpoint_dir, seed_run
 from rmtheory.experiments.rules import relative as verdict
-from rmtheory.experiments.training.compute import train_run
+from rmtheory.experiments.training.compute import (
+    layer_spectrum,
+    sparsification_curve,
+    train_run,
+    truncation_curve,
+)
 from rmtheory.experiments.training.protocol import TABLE_ARMS, run_protocol_table
 
 # The paper's numbers (algorithms.md §2.3) and its topologies reconstructed from the parameter
@@ -125,33 +131,22 @@ def _sizes(dataset: str, smoke_data: str = "tiny") -> dict:
     }
 
 
+_pair_seeds = seed_run(train_run, ["dataset", "epochs", "every", "T", "final_activation", "lr",
+                                    "momentum", "subset"])  # fmt: skip
+
+
 def _run_pairs(params, jobs, cache, methods=("none", "mp"), probe=False):
     """For each topology and method: the per-seed histories."""
     if "arms" in params:  # the full size: the authors' protocol and the corrected baselines
         return run_protocol_table(params, jobs, cache)
+    p = {"final_activation": "relu", "lr": 0.02, "momentum": 0.9, **params}
     out = {"topologies": params["topologies"], "methods": list(methods), "runs": []}
     for sizes in params["topologies"]:
-        per_method = {}
-        for method in methods:
-            per_method[method] = map_seeds(
-                train_run,
-                range(params["n_seeds"]),
-                jobs,
-                cache,
-                method=method,
-                dataset=params["dataset"],
-                sizes=tuple(sizes),
-                epochs=params["epochs"],
-                every=params["every"],
-                T=params["T"],
-                final_activation=params.get("final_activation", "relu"),
-                lr=params.get("lr", 0.02),
-                momentum=params.get("momentum", 0.9),
-                subset=params["subset"],
-                probe=probe,
-                _checkpoint_dir=None if cache is None else str(Path(cache) / "checkpoints"),
-            )
-        out["runs"].append(per_method)
+        out["runs"].append({
+            method: _pair_seeds(p, jobs, cache, method=method, sizes=tuple(sizes), probe=probe,
+                                _checkpoint_dir=checkpoint_dir(cache))
+            for method in methods
+        })  # fmt: skip
     return out
 
 
@@ -690,20 +685,12 @@ FIG21_PAPER = {  # algorithms.md §2.5: the authors' printed outputs (CODE-SJK)
 }
 
 
-def _run_fig21(params, jobs, cache):
-    from rmtheory.experiments.training.compute import truncation_curve
+_fig21_seeds = seed_run(truncation_curve, ["dataset", "epochs", "subset"])
 
-    runs = map_seeds(
-        truncation_curve,
-        range(params["n_seeds"]),
-        jobs,
-        cache,
-        dataset=params["dataset"],
-        sizes=tuple(params["sizes"]),
-        epochs=params["epochs"],
-        subset=params["subset"],
-        ranks=tuple(params["ranks"]),
-    )
+
+def _run_fig21(params, jobs, cache):
+    runs = _fig21_seeds(params, jobs, cache, sizes=tuple(params["sizes"]),
+                        ranks=tuple(params["ranks"]))  # fmt: skip
     return {"runs": runs}
 
 
@@ -800,23 +787,12 @@ register(
 
 
 # ------------------------------------------------------------------ Fig 6: sparsification after MP training
-def _run_fig6(params, jobs, cache):
-    from rmtheory.experiments.training.compute import sparsification_curve
+_fig6_seeds = seed_run(sparsification_curve, ["dataset", "epochs", "every", "T", "subset"])
 
-    common = dict(
-        dataset=params["dataset"],
-        sizes=tuple(params["sizes"]),
-        epochs=params["epochs"],
-        every=params["every"],
-        T=params["T"],
-        subset=params["subset"],
-    )
-    return {
-        m: map_seeds(
-            sparsification_curve, range(params["n_seeds"]), jobs, cache, method=m, **common
-        )
-        for m in ("mp", "none")
-    }
+
+def _run_fig6(params, jobs, cache):
+    sizes = tuple(params["sizes"])
+    return {m: _fig6_seeds(params, jobs, cache, method=m, sizes=sizes) for m in ("mp", "none")}
 
 
 def _plot_fig6(result, path: Path):
@@ -904,21 +880,11 @@ register(
 
 
 # ------------------------------------------------------------------ ESD of a trained layer
-def _run_esd(params, jobs, cache):
-    from rmtheory.experiments.training.compute import layer_spectrum
+_esd_seeds = seed_run(layer_spectrum, ["dataset", "epochs", "layer", "subset"])
 
-    runs = map_seeds(
-        layer_spectrum,
-        range(1),
-        jobs,
-        cache,
-        dataset=params["dataset"],
-        sizes=tuple(params["sizes"]),
-        epochs=params["epochs"],
-        layer=params["layer"],
-        subset=params["subset"],
-    )
-    return runs[0]
+
+def _run_esd(params, jobs, cache):  # one trained layer: seed 0
+    return _esd_seeds({**params, "n_seeds": 1}, jobs, cache, sizes=tuple(params["sizes"]))[0]
 
 
 def _plot_esd(result, path: Path):
@@ -989,29 +955,18 @@ register(
 
 
 # ------------------------------------------------------------------ Fig 22: He and Xavier initialisations
+_fig22_seeds = seed_run(train_run, ["dataset", "epochs", "every", "T", "l1", "l2", "subset",
+                                     "final_activation"])  # fmt: skip
+
+
 def _run_fig22(params, jobs, cache):
     out = {"inits": params["inits"], "runs": {}}
     for init in params["inits"]:
         out["runs"][init] = {
-            method: map_seeds(
-                train_run,
-                range(params["n_seeds"]),
-                jobs,
-                cache,
-                method=method,
-                dataset=params["dataset"],
-                sizes=tuple(params["sizes"]),
-                epochs=params["epochs"],
-                every=params["every"],
-                T=params["T"],
-                init=init,
-                l1=params["l1"],
-                l2=params["l2"],
-                subset=params["subset"],
-                final_activation=params["final_activation"],
-            )
+            method: _fig22_seeds(params, jobs, cache, method=method, init=init,
+                                 sizes=tuple(params["sizes"]))
             for method in ("none", "mp")
-        }
+        }  # fmt: skip
     return out
 
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from rmtheory.atomic import atomic_write
-from rmtheory.experiments.runner import map_seeds
+from rmtheory.experiments.runner import checkpoint_dir, seed_run
 
 __all__ = [
     "ARMS",
@@ -243,26 +243,14 @@ def protocol_run(
     return out
 
 
-def checkpoint_dir(cache: str | Path | None) -> str | None:
-    """Where the epoch checkpoints of the protocol runs cached in ``cache`` live."""
-    return None if cache is None else str(Path(cache) / "checkpoints")
+_arm_seeds = seed_run(protocol_run, ["dataset", "subset", "protocol"])
 
 
 def run_headline_arms(params: dict, jobs: int, cache, arms=HEADLINE_ARMS) -> dict:
     """Per-seed records of every arm: ``{"arms": [...], "runs": {arm: [seed records]}}``."""
     runs = {}
     for arm in arms:
-        records = map_seeds(
-            protocol_run,
-            range(params["n_seeds"]),
-            jobs,
-            cache,
-            arm=arm,
-            dataset=params["dataset"],
-            subset=params["subset"],
-            protocol=params["protocol"],
-            _checkpoint_dir=checkpoint_dir(cache),
-        )
+        records = _arm_seeds(params, jobs, cache, arm=arm, _checkpoint_dir=checkpoint_dir(cache))
         # a partial result (reproduce(cached_only=True)) lacks some seeds: records keep theirs
         done = [{**r, "seed": s} for s, r in enumerate(records) if r is not None]
         if done:
