@@ -33,7 +33,8 @@ window of 5), where the default variant refuses windows below :data:`MIN_BULK_EI
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -43,7 +44,13 @@ from rmtheory.marchenko_pastur import MarchenkoPastur
 from rmtheory.spectrum import esd, spectral_convention
 from rmtheory.tracy_widom import TracyWidom, paper_code_edge_scaling, wishart_edge_scaling
 
-__all__ = ["BEMA", "mp_goodness_of_fit", "MIN_BULK_EIGENVALUES", "MIN_BULK_EIGENVALUES_PAPER_CODE"]
+__all__ = [
+    "BEMA",
+    "NotFittedError",
+    "mp_goodness_of_fit",
+    "MIN_BULK_EIGENVALUES",
+    "MIN_BULK_EIGENVALUES_PAPER_CODE",
+]
 
 #: Fewest central eigenvalues BEMA will fit; below this the estimate is noise, not a threshold.
 MIN_BULK_EIGENVALUES = 20
@@ -54,9 +61,45 @@ Variant = Literal["default", "paper_code"]
 
 
 def _check_variant(variant: Any) -> str:
-    if variant not in ("default", "paper_code"):
+    if not isinstance(variant, str) or variant not in ("default", "paper_code"):
         raise ValueError(f"variant must be 'default' or 'paper_code', got {variant!r}")
     return variant
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator's learned attribute or method was used before ``fit``.
+
+    A subclass of both ``ValueError`` and ``AttributeError``, as scikit-learn's: ``hasattr`` is
+    ``False`` for a learned attribute of an unfitted estimator, and callers that catch either
+    exception keep working.
+    """
+
+
+@dataclass(frozen=True)
+class _OpenInterval:
+    """A real number in (low, high)."""
+
+    low: float
+    high: float
+
+    def check(self, value: Any, name: str) -> float:
+        x = probability(value, name)  # the kind check and (0, 1), with the argument's name
+        if not self.low < x < self.high:
+            raise ValueError(f"{name} must lie in ({self.low:g}, {self.high:g}), got {value!r}")
+        return x
+
+
+@dataclass(frozen=True)
+class _OneOf:
+    """One of a few strings."""
+
+    options: tuple[str, ...]
+
+    def check(self, value: Any, name: str) -> str:
+        if not isinstance(value, str) or value not in self.options:
+            listed = " or ".join(repr(o) for o in self.options)
+            raise ValueError(f"{name} must be {listed}, got {value!r}")
+        return value
 
 
 #: Eigenvalues below this fraction of the largest are numerical zeros (a truncated or factorised
@@ -81,8 +124,12 @@ def _zero_tolerance(A: np.ndarray) -> float:
     if A.dtype != np.float64:
         return ZERO_TOL
     with np.errstate(over="ignore"):
-        as32 = A.astype(np.float32)
-    return ZERO_TOL if np.array_equal(as32, A) else ZERO_TOL_FLOAT64
+        # one row usually decides (genuine float64 weights are not float32 numbers); the whole
+        # matrix is compared only when it passes (this check was ~2% of a fit)
+        for part in (A[:1], A):
+            if not np.array_equal(part.astype(np.float32), part):
+                return ZERO_TOL_FLOAT64
+    return ZERO_TOL
 
 
 def _range_shift(ev: np.ndarray) -> int:
@@ -217,21 +264,63 @@ class BEMA:
     (1.0, True)
     """
 
+    #: The domain of each parameter, declared once: ``__init__``, ``set_params`` and ``fit``
+    #: check against it (scikit-learn's ``_parameter_constraints``).
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "alpha": _OpenInterval(0.0, 0.5),
+        "beta": _OpenInterval(0.0, 1.0),
+        "variant": _OneOf(("default", "paper_code")),
+    }
+
     def __init__(
         self, alpha: float = 0.25, beta: float = 0.1, variant: Variant = "default"
     ) -> None:
         self.alpha = alpha
         self.beta = beta
         self.variant = variant
+        self._check_params()
 
     def __repr__(self) -> str:
         return f"BEMA(alpha={self.alpha!r}, beta={self.beta!r}, variant={self.variant!r})"
 
+    def __getattr__(self, name: str) -> Any:
+        # only reached when normal lookup fails: a learned (trailing-underscore) attribute of an
+        # unfitted estimator gets the not-fitted error, everything else the usual AttributeError
+        if name.endswith("_") and not name.startswith("__"):
+            raise NotFittedError(
+                f"this BEMA instance is not fitted yet: call fit(X) before using {name}"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def _check_params(self) -> tuple[float, float, str]:
-        alpha = probability(self.alpha, "alpha")
-        if alpha >= 0.5:
-            raise ValueError(f"alpha must lie in (0, 0.5), got {alpha!r}")
-        return alpha, probability(self.beta, "beta"), _check_variant(self.variant)
+        values = [
+            rule.check(getattr(self, name), name)
+            for name, rule in self._parameter_constraints.items()
+        ]
+        return values[0], values[1], values[2]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters, as a dict (scikit-learn semantics; ``deep`` is accepted
+        for compatibility: BEMA holds no nested estimators)."""
+        return {name: getattr(self, name) for name in self._parameter_constraints}
+
+    def set_params(self, **params: Any) -> BEMA:
+        """Set constructor parameters (checked against their declared domains); returns self.
+
+        An unknown name raises ``ValueError`` listing the valid ones; nothing is changed unless
+        every new value is valid.
+        """
+        for name in params:
+            if name not in self._parameter_constraints:
+                raise ValueError(
+                    f"invalid parameter {name!r} for BEMA; valid parameters are "
+                    f"{sorted(self._parameter_constraints)}"
+                )
+        for name, value in params.items():
+            self._parameter_constraints[name].check(value, name)
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
 
     def fit(
         self,
@@ -283,13 +372,20 @@ class BEMA:
             p = ev.size
             if q is None:
                 raise ValueError(
-                    "q (the larger matrix dimension) is required when X holds eigenvalues"
+                    f"X is 1-D (shape {arr.shape}), so it is read as the eigenvalues s**2 / q of a "
+                    "matrix, and q (the larger matrix dimension) is then required: "
+                    "BEMA().fit(eigenvalues, q=...); pass a weight matrix as a 2-D array"
                 )
             q_dim = positive_int(q, "q", minimum=p)
             fan = q_dim if fan_in is None else positive_int(fan_in, "fan_in")
         else:
             raise ValueError(f"X must be a 2-D matrix or 1-D eigenvalues, got shape {arr.shape}")
 
+        if not np.any(ev):
+            raise ValueError(
+                f"X is all zeros (all {p} eigenvalues are 0): there is no noise level to fit, the "
+                "matrix is exactly rank-deficient (rank 0)"
+            )
         if variant == "paper_code":
             censored = 0
         elif n_censored is None:
@@ -361,5 +457,7 @@ class BEMA:
         return self
 
     def law(self) -> MarchenkoPastur:
-        """The fitted ``MarchenkoPastur(ratio_, sigma2_)``."""
+        """The fitted ``MarchenkoPastur(ratio_, sigma2_)``; :class:`NotFittedError` before ``fit``."""
+        if "sigma2_" not in self.__dict__:
+            raise NotFittedError("this BEMA instance is not fitted yet: call fit(X) before law()")
         return MarchenkoPastur(self.ratio_, self.sigma2_)

@@ -175,7 +175,14 @@ def _gram_eigenvalues(A: np.ndarray, dtype, exponent: int = 0) -> np.ndarray:
         B = np.ldexp(B, -exponent).astype(dtype, copy=False)  # exact: a power of two
     if B.shape[0] > B.shape[1]:
         B = B.T
-    ev = scipy.linalg.eigvalsh(B @ B.T, check_finite=False, driver="evd")
+    # syrk forms the lower triangle only, half the flops of B @ B.T (that product made BEMA.fit
+    # 1.1-1.3x slower than analyze, which uses syrk); passed in Fortran order, so never copied
+    syrk = scipy.linalg.blas.get_blas_funcs("syrk", (B,))
+    if B.flags.c_contiguous:
+        G = syrk(1.0, B.T, trans=1, lower=1)
+    else:
+        G = syrk(1.0, np.asfortranarray(B), trans=0, lower=1)
+    ev = scipy.linalg.eigvalsh(G, lower=True, overwrite_a=True, check_finite=False, driver="evd")
     return np.clip(ev.astype(np.float64), 0.0, None)
 
 

@@ -205,3 +205,34 @@ def test_float32_fast_path_matches_float64_and_falls_back_under_big_spikes():
     s_svd = singular_values(spiked, "svd")
     bulk = slice(100, 500)
     np.testing.assert_allclose(s_auto[bulk], s_svd[bulk], rtol=1e-4)
+
+
+def test_params_not_fitted_and_messages():
+    from rmtheory.bema import NotFittedError
+
+    b = BEMA()
+    assert b.get_params() == {"alpha": 0.25, "beta": 0.1, "variant": "default"}
+    assert b.set_params(alpha=0.2, variant="paper_code") is b and b.alpha == 0.2
+    with pytest.raises(ValueError, match="invalid parameter 'gamma'"):
+        b.set_params(gamma=1)
+    with pytest.raises(ValueError, match="alpha"):
+        b.set_params(alpha=0.7)
+    assert b.alpha == 0.2  # nothing changed by a refused call
+    with pytest.raises(ValueError, match="alpha"):
+        BEMA(alpha=0.5)  # the declared domain is checked at construction too
+    for attr in ("sigma2_", "lambda_plus_", "n_spikes_", "ratio_"):
+        with pytest.raises(NotFittedError, match="fit"):
+            getattr(BEMA(), attr)
+    assert not hasattr(BEMA(), "sigma2_")
+    with pytest.raises(NotFittedError, match=r"fit\(X\) before law"):
+        BEMA().law()
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        BEMA().nope  # noqa: B018
+    with pytest.raises(ValueError, match="1-D.*read as the eigenvalues.*q"):
+        BEMA().fit(np.linspace(0.5, 1.5, 60))
+    with pytest.raises(ValueError, match="all zeros") as err:
+        BEMA().fit(np.zeros((200, 300)))
+    assert "n_censored" not in str(err.value)
+    fitted = BEMA().fit(np.random.default_rng(2).normal(size=(200, 300)))
+    assert fitted.law().sigma2 == fitted.sigma2_
