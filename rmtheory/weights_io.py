@@ -1246,8 +1246,8 @@ class WeightsWriter:
                 }
                 self._offset += written
             self._names.add(name)
-        except BaseException:
-            self.abort()
+        except BaseException as err:
+            self._fail(err)
             raise
 
     # -- finishing
@@ -1277,19 +1277,27 @@ class WeightsWriter:
             self._closed = True
             self._stack.close()  # fsync, keep the mode of a file already there, rename
             _fsync_dir(self.path.parent)
-        except BaseException:
-            self.abort()
+        except BaseException as err:
+            self._fail(err)
             raise
         return self.path
 
-    def abort(self) -> None:
-        """Discard everything written; the file at ``path`` (if any) is left as it was."""
+    def _fail(self, err: BaseException) -> None:
+        """Discard the temporary file; an ``OSError`` (a full disk) comes back naming ``path``."""
+        self._close_handles()
+        self._stack.__exit__(type(err), err, err.__traceback__)
+
+    def _close_handles(self) -> None:
         self._closed = True
         for handle in (self._zip, self._data):
             if handle is not None:
                 with contextlib.suppress(Exception):
                     handle.close()
         self._zip = self._data = None
+
+    def abort(self) -> None:
+        """Discard everything written; the file at ``path`` (if any) is left as it was."""
+        self._close_handles()
         with contextlib.suppress(_Aborted):
             self._stack.__exit__(_Aborted, _Aborted(), None)  # removes the temporary file
 
