@@ -23,9 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from rmtheory.nn.methods import training_hooks
+
 __all__ = ["cnn_run", "load_images", "cifar_unavailable", "CNN_METHODS", "CNN_THRESHOLDS"]
 
-CNN_METHODS = ("none", "mp")
+CNN_METHODS = ("none", "mp")  # names of the method table (rmtheory.nn.methods)
 #: The authors' CNN sparsification thresholds (algorithms.md §1.6): 1/(20(1 + k)), k = 0..49.
 CNN_THRESHOLDS = tuple(1.0 / (20 * (1 + k)) for k in range(50))
 _SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
@@ -117,7 +119,6 @@ def cnn_run(
     net: ``sweep = {"thresholds", "n_nonzero", "accuracy"}`` on the test set.
     """
     from rmtheory.nn import authors_cnn, sparsify_sweep, train
-    from rmtheory.nn.pruners import MPPruner, linear_schedule
 
     if method not in CNN_METHODS:
         raise ValueError(f"method must be one of {CNN_METHODS}, got {method!r}")
@@ -136,9 +137,8 @@ def cnn_run(
     initial = model.n_params()
     pruner = None
     if method == "mp":
-        pruner = MPPruner(every=every, alpha=alpha, beta=beta, variant=variant,
-                          gof_cutoff={"conv": gof_conv, "dense": gof_dense},
-                          keep_fraction=linear_schedule(T))  # fmt: skip
+        pruner = training_hooks("mp", every=every, alpha=alpha, beta=beta, variant=variant,
+                                gof_cutoff={"conv": gof_conv, "dense": gof_dense}, T=T).pruner
     tag = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
     ckpt = (
         None

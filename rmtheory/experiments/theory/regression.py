@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from rmtheory.nn.methods import training_hooks
+
 __all__ = ["TABLE7", "CHOICES", "regression_data", "regression_run", "default_lr_decay"]
 
 #: Table 7 of the paper, verbatim.
@@ -183,7 +185,6 @@ def regression_run(
         there and is reported, not raised).
     """
     from rmtheory.nn import MLP, History, TrainingDiverged, train
-    from rmtheory.nn.pruners import MPPruner, linear_schedule
 
     if method not in ("none", "mp"):
         raise ValueError(f"method must be 'none' or 'mp', got {method!r}")
@@ -200,13 +201,8 @@ def regression_run(
     ytr, yte = (np.asarray(d[k], dtype=np.float64) for k in ("y_train", "y_test"))
     model = MLP(list(sizes), activation=activation, final_activation=None, seed=seed)
     pruner = (
-        MPPruner(
-            every=every,
-            alpha=alpha,
-            beta=beta,
-            gof_cutoff=gof_cutoff,
-            keep_fraction=linear_schedule(T_eff),
-        )
+        training_hooks("mp", every=every, alpha=alpha, beta=beta, gof_cutoff=gof_cutoff,
+                       T=T_eff).pruner
         if method == "mp"
         else None
     )

@@ -15,9 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from rmtheory.nn.methods import METHOD_SPECS, training_hooks
+
 __all__ = ["train_run", "load_data", "METHODS"]
 
-METHODS = ("none", "mp", "gavish_donoho", "energy", "magnitude")
+#: The methods a training run takes: the method table's, but the protocol-only momentum reset.
+METHODS = tuple(m for m in METHOD_SPECS if m != "momentum_reset")
 
 
 @functools.lru_cache(maxsize=4)
@@ -68,26 +71,12 @@ class _PruneProbe:
         self.probes = list(state.get("probes", []))
 
 
-def _pruner(
-    method: str, every: int, T: float, alpha: float, beta: float, gof_cutoff: float, variant: str
-):
-    from rmtheory.nn.pruners import EnergyPruner, GavishDonohoPruner, MPPruner, linear_schedule
-
-    schedule = linear_schedule(T)
-    if method == "mp":
-        return MPPruner(
-            every=every,
-            alpha=alpha,
-            beta=beta,
-            gof_cutoff=gof_cutoff,
-            keep_fraction=schedule,
-            variant=variant,
-        )
-    if method == "gavish_donoho":
-        return GavishDonohoPruner(every=every, keep_fraction=schedule)
-    if method == "energy":
-        return EnergyPruner(every=every, keep_fraction=schedule, energy=0.9)
-    return None
+def _hooks(method: str, epochs: int, **settings: Any):
+    """(pruner, sparsifier) of ``method`` from the method table (:mod:`rmtheory.nn.methods`);
+    ``magnitude`` sparsifies over ``epochs``, the low-rank methods take ``settings``."""
+    if method == "magnitude":
+        return training_hooks("magnitude", epochs=epochs)
+    return training_hooks(method, strict=False, **settings)
 
 
 def train_run(
@@ -119,7 +108,7 @@ def train_run(
     ``magnitude`` sparsifies during training (ξ from 0.001 to 0.02 every 5 epochs, mask kept)
     instead of low-rank pruning.  ``probe`` records train accuracy before/after each pruning pass.
     """
-    from rmtheory.nn import MLP, Sparsifier, train
+    from rmtheory.nn import MLP, train
 
     settings = {
         k: v
@@ -130,14 +119,10 @@ def train_run(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     xtr, ytr, xte, yte = load_data(dataset, None if subset is None else tuple(subset), normalize)
     model = MLP(list(sizes), final_activation=final_activation, init=init, seed=seed)
-    pruner = _pruner(method, every, T, alpha, beta, gof_cutoff, variant)
+    pruner, sparsifier = _hooks(method, epochs, every=every, T=T, alpha=alpha, beta=beta,
+                                gof_cutoff=gof_cutoff, variant=variant)  # fmt: skip
     if probe and pruner is not None:
         pruner = _PruneProbe(pruner, xtr[:5000], ytr[:5000])
-    sparsifier = (
-        Sparsifier(every=5, start=0.001, stop=0.02, ramp_epochs=epochs, keep_mask=True)
-        if (method == "magnitude")
-        else None
-    )
     tag = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
     ckpt = (
         None

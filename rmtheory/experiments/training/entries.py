@@ -16,6 +16,7 @@ from rmtheory.experiments.registry import Claim, Experiment, register
 from rmtheory.experiments.runner import checkpoint_dir, seed_run
 from rmtheory.experiments.rules import relative as verdict
 from rmtheory.experiments.training.compute import (
+    METHODS,
     layer_spectrum,
     sparsification_curve,
     train_run,
@@ -560,7 +561,7 @@ register(
 
 
 # ------------------------------------------------------------------ Ablation (not in the paper)
-ABLATION_METHODS = ("none", "mp", "gavish_donoho", "energy", "magnitude")
+ABLATION_METHODS = METHODS  # every method of the table a training run takes
 
 
 def _run_ablation(params, jobs, cache):

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from rmtheory.atomic import atomic_write
+from rmtheory.nn.methods import protocol_hooks
 from rmtheory.experiments.runner import checkpoint_dir, seed_run
 
 __all__ = [
@@ -120,37 +121,6 @@ class _PassProbe:
             loader(state.get("inner", {}))
 
 
-def _hooks(arm: str, proto, n_layers: int, epochs: int) -> tuple[Any, Any]:
-    """(pruner, sparsifier) of an arm."""
-    from rmtheory.nn import Sparsifier
-    from rmtheory.nn.pruners import EnergyPruner, GavishDonohoPruner, MPPruner, linear_schedule
-
-    if arm in ("normal", "normal_no_relu"):
-        return None, None
-    if arm in ("mp", "mp_no_relu"):
-        return proto.pruner(), None
-    if arm == "output_only":
-        return proto.pruner(layers=[n_layers - 1]), None
-    if arm == "hidden_only":
-        return proto.pruner(layers=list(range(n_layers - 1))), None
-    if arm == "momentum_reset":
-        return proto.momentum_reset(), None
-    common = dict(
-        every=proto.every, keep_fraction=linear_schedule(proto.T), reset_momentum="always"
-    )
-    if arm == "corrected_mp":
-        return MPPruner(
-            alpha=proto.alpha, beta=proto.beta, gof_cutoff=proto.gof_cutoff, **common
-        ), None
-    if arm == "corrected_gavish_donoho":
-        return GavishDonohoPruner(**common), None
-    if arm == "corrected_energy":
-        return EnergyPruner(energy=0.9, **common), None
-    if arm == "corrected_magnitude":
-        return None, Sparsifier(every=5, start=0.001, stop=0.02, ramp_epochs=epochs, keep_mask=True)
-    raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
-
-
 def protocol_run(
     seed: int,
     arm: str = "mp",
@@ -179,7 +149,7 @@ def protocol_run(
         dataset, None if subset is None else tuple(subset), proto.normalize
     )
     model = proto.model(seed)
-    pruner, sparsifier = _hooks(arm, proto, len(model.layers), proto.epochs)
+    pruner, sparsifier = protocol_hooks(arm, proto, len(model.layers))
     probe_x = xte[:2000]
     if pruner is not None:
         pruner = _PassProbe(pruner, probe_x)
