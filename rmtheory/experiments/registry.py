@@ -37,6 +37,7 @@ __all__ = [
     "Experiment",
     "Claim",
     "register",
+    "size_sets",
     "register_alias",
     "EXPERIMENTS",
     "ALIASES",
@@ -81,6 +82,17 @@ class NothingRecorded(FileNotFoundError):
 
 EXPERIMENTS: dict[str, Experiment] = {}
 ALIASES: dict[str, Alias] = {}
+
+
+def size_sets(common: dict | None = None, **sizes: dict) -> dict[str, dict[str, Any]]:
+    """The ``sizes`` of an :class:`Experiment`: each size's parameters over ``common`` ones.
+
+    >>> size_sets({"eps": 0.1}, smoke={"n": 1}, quick={"n": 2}, full={"n": 3})["quick"]
+    {'eps': 0.1, 'n': 2}
+    """
+    if set(sizes) != set(SIZES):
+        raise ValueError(f"size_sets needs the sizes {SIZES}, got {sorted(sizes)}")
+    return {s: {**(common or {}), **sizes[s]} for s in SIZES}
 
 
 def register(exp: Experiment) -> Experiment:

@@ -17,6 +17,10 @@ FIG17_PAPER = {"beta": (0.05, 0.5, 0.95), "lambda_plus": (4.127, 4.005, 3.901)}
 
 
 # ------------------------------------------------------------------ Fig 17
+_EX91_SIZES = {"smoke": {"N": 300, "seed": 1}, "quick": {"N": 1000, "seed": 1},
+               "full": {"N": 1000, "seed": 1}}  # fmt: skip
+
+
 def _run_fig17(params, jobs, cache):
     from rmtheory.experiments.bema.compute import bema_sweeps
 
@@ -92,11 +96,7 @@ register(
         title="BEMA lambda_+ vs alpha and beta on Example 9.1",
         run=_run_fig17,
         plot=_plot_fig17,
-        sizes={
-            "smoke": {"N": 300, "seed": 1},
-            "quick": {"N": 1000, "seed": 1},
-            "full": {"N": 1000, "seed": 1},
-        },
+        sizes=_EX91_SIZES,
         claims=_claims_fig17,
         follows="both: the paper's figure was made with the authors' buggy TW term (shown in black); "
         "the correct Johnstone scaling is overlaid",
@@ -144,11 +144,7 @@ register(
         title="ESD of Example 9.1 with the BEMA-fitted MP density",
         run=_run_fig17,
         plot=_plot_fig18,
-        sizes={
-            "smoke": {"N": 300, "seed": 1},
-            "quick": {"N": 1000, "seed": 1},
-            "full": {"N": 1000, "seed": 1},
-        },
+        sizes=_EX91_SIZES,
         claims=_claims_fig18,
         follows="paper (default BEMA, alpha=0.25, beta=0.1)",
     )

@@ -36,96 +36,36 @@ _COMMON = {"lr": 0.02, "l2": 1e-3, "alpha": 0.2, "beta": 0.9, "gof_conv": 0.6, "
 _SMOKE = {**_COMMON, "dataset": "tiny", "subset": [256, 100], "channels": [1, 6, 40, 40],
           "fc": [64, 10], "epochs": 3, "every": 2, "T": 3.0, "n_seeds": 1}  # fmt: skip
 
+_FULL_NET = {"channels": [1, 32, 64, 128, 256, 512], "fc": [1000, 10], "subset": None, "n_seeds": 5}
+_QUICK_NET = {"channels": QUICK_CHANNELS, "fc": QUICK_FC, "subset": [12000, 2000], "n_seeds": 1}
+_CIFAR = {"gof_conv": 0.06, "gof_dense": 0.08}
+
+
+def _schedule(epochs: int, every: int, T: float) -> dict:
+    return {"epochs": epochs, "every": every, "T": T}
+
+
 SIZES = {
     "mnist": {
         "smoke": _SMOKE,
-        "quick": {
-            **_COMMON,
-            "dataset": "mnist",
-            "subset": [12000, 2000],
-            "channels": QUICK_CHANNELS,
-            "fc": QUICK_FC,
-            "epochs": 10,
-            "every": 4,
-            "T": 12.5,
-            "n_seeds": 1,
-        },
-        "full": {
-            **_COMMON,
-            "dataset": "mnist",
-            "subset": None,
-            "channels": [1, 32, 64, 128, 256, 512],
-            "fc": [1000, 10],
-            "epochs": 30,
-            "every": 13,
-            "T": 37.5,
-            "n_seeds": 5,
-        },
+        "quick": {**_COMMON, **_QUICK_NET, "dataset": "mnist", **_schedule(10, 4, 12.5)},
+        "full": {**_COMMON, **_FULL_NET, "dataset": "mnist", **_schedule(30, 13, 37.5)},
     },
     "fashion-mnist": {
         "smoke": _SMOKE,
-        "quick": {
-            **_COMMON,
-            "dataset": "fashion-mnist",
-            "subset": [12000, 2000],
-            "channels": QUICK_CHANNELS,
-            "fc": QUICK_FC,
-            "epochs": 12,
-            "every": 5,
-            "T": 15.0,
-            "n_seeds": 1,
-        },
-        "full": {
-            **_COMMON,
-            "dataset": "fashion-mnist",
-            "subset": None,
-            "channels": [1, 32, 64, 128, 256, 512],
-            "fc": [1000, 10],
-            "epochs": 70,
-            "every": 17,
-            "T": 87.5,
-            "n_seeds": 5,
-        },
+        "quick": {**_COMMON, **_QUICK_NET, "dataset": "fashion-mnist", **_schedule(12, 5, 15.0)},
+        "full": {**_COMMON, **_FULL_NET, "dataset": "fashion-mnist", **_schedule(70, 17, 87.5)},
     },
     # paper §10.9: lr 0.001, split every 40, GoF 0.06 (conv) / 0.08 (dense), 300 epochs (§4.2.3: 350)
     "cifar10": {
-        "smoke": {
-            **_SMOKE,
-            "dataset": "tiny-rgb",
-            "channels": [3, 6, 40, 40],
-            "gof_conv": 0.06,
-            "gof_dense": 0.08,
-        },
-        "quick": {
-            **_COMMON,
-            "dataset": "cifar10",
-            "subset": [10000, 2000],
-            "channels": [3, 8, 16, 32, 64, 128],
-            "fc": QUICK_FC,
-            "epochs": 12,
-            "every": 5,
-            "T": 15.0,
-            "lr": 0.01,
-            "gof_conv": 0.06,
-            "gof_dense": 0.08,
-            "n_seeds": 1,
-        },
-        "full": {
-            **_COMMON,
-            "dataset": "cifar10",
-            "subset": None,
-            "channels": [3, 32, 64, 128, 256, 512],
-            "fc": [1000, 10],
-            "epochs": 300,
-            "every": 40,
-            "T": 375.0,
-            "lr": 0.001,
-            "gof_conv": 0.06,
-            "gof_dense": 0.08,
-            "n_seeds": 5,
-        },
+        "smoke": {**_SMOKE, **_CIFAR, "dataset": "tiny-rgb", "channels": [3, 6, 40, 40]},
+        "quick": {**_COMMON, **_QUICK_NET, **_CIFAR, "dataset": "cifar10", "subset": [10000, 2000],
+                  "channels": [3, 8, 16, 32, 64, 128], **_schedule(12, 5, 15.0), "lr": 0.01},
+        "full": {**_COMMON, **_FULL_NET, **_CIFAR, "dataset": "cifar10",
+                 "channels": [3, 32, 64, 128, 256, 512], **_schedule(300, 40, 375.0), "lr": 0.001},
     },
-}
+}  # fmt: skip
+
 
 FOLLOWS = (
     "authors' CNN cell for the network (conv 3x3 -> ReLU -> BatchNorm -> max-pool after the 3rd and 5th "

@@ -25,16 +25,22 @@ def _mean_over_seeds(runs, key):
     ).tolist()
 
 
-def _summary_fig16(runs: list[dict], params: dict) -> dict:
-    out = {"runs": runs}
-    for key in ("singular_values", "u_overlap", "v_overlap"):
-        out[key + "_mean"], out[key + "_std"] = _mean_over_seeds(runs, key)
-    for key in ("sigma", "predicted_singular_values", "predicted_overlap"):
-        out[key] = runs[0][key]
-    return out
+def _summary(measured: tuple[str, ...], given: tuple[str, ...]):
+    """Mean and sd over seeds of the ``measured`` keys; the ``given`` ones from seed 0."""
+
+    def summarise(runs: list[dict], params: dict) -> dict:
+        out = {"runs": runs}
+        for key in measured:
+            out[key + "_mean"], out[key + "_std"] = _mean_over_seeds(runs, key)
+        out.update({key: runs[0][key] for key in given})
+        return out
+
+    return summarise
 
 
-_run_fig16 = seed_run(square_spike_overlaps, ["N", "sigmas"], _summary_fig16)
+_run_fig16 = seed_run(square_spike_overlaps, ["N", "sigmas"], _summary(
+    ("singular_values", "u_overlap", "v_overlap"),
+    ("sigma", "predicted_singular_values", "predicted_overlap")))  # fmt: skip
 
 
 def _plot_fig16(result, path: Path):
@@ -123,16 +129,8 @@ register(
 )
 
 
-def _summary_fig15(runs: list[dict], params: dict) -> dict:
-    out = {"runs": runs}
-    for key in ("eigenvalue", "overlap"):
-        out[key + "_mean"], out[key + "_std"] = _mean_over_seeds(runs, key)
-    for key in ("theta", "predicted_eigenvalue", "predicted_overlap"):
-        out[key] = runs[0][key]
-    return out
-
-
-_run_fig15 = seed_run(wigner_spikes, ["n", "thetas"], _summary_fig15)
+_run_fig15 = seed_run(wigner_spikes, ["n", "thetas"], _summary(
+    ("eigenvalue", "overlap"), ("theta", "predicted_eigenvalue", "predicted_overlap")))  # fmt: skip
 
 
 def _plot_fig15(result, path: Path):

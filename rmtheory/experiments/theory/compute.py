@@ -140,18 +140,8 @@ def confidence_run(
     xtr, ytr = np.asarray(data["x_train"]), np.asarray(data["y_train"])
     xte, yte = np.asarray(data["x_test"]), np.asarray(data["y_test"])
     model = MLP([2, hidden, 2], activation=activation, seed=seed)
-    h = train(
-        model,
-        (xtr, ytr),
-        (xte, yte),
-        epochs,
-        lr=lr,
-        momentum=momentum,
-        lr_decay=lr_decay,
-        batch_size=batch_size,
-        seed=seed,
-        verbose=False,
-    )
+    h = train(model, (xtr, ytr), (xte, yte), epochs, lr=lr, momentum=momentum, lr_decay=lr_decay,
+              batch_size=batch_size, seed=seed, verbose=False)  # fmt: skip
     Ws = [layer.weight.astype(np.float64) for layer in model.layers]
     bs = [layer.bias.astype(np.float64) for layer in model.layers]
     kw = {"activation": activation, "final_activation": "identity"}

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rmtheory.experiments import rules
-from rmtheory.experiments.registry import Claim, Experiment, register
+from rmtheory.experiments.registry import Claim, Experiment, register, size_sets
 from rmtheory.experiments.runner import checkpoint_dir, seed_run
 from rmtheory.experiments.theory.compute import (
     confidence_run,
@@ -441,29 +441,12 @@ register(
         title="θ(N) = ||W' - S||_op vs N and its limit f(σ_r) (Ex 5.5)",
         run=_run_theta,
         plot=_plot_fig13,
-        sizes={
-            "smoke": {
-                **_THETA_COMMON,
-                "sigmas": [4.0, 3.0, 2.0],
-                "vectors": "random",
-                "sizes": [100, 200],
-                "n_seeds": 2,
-            },
-            "quick": {
-                **_THETA_COMMON,
-                "sigmas": [4.0, 3.0, 2.0],
-                "vectors": "random",
-                "sizes": [200, 400, 800, 1600, 3200],
-                "n_seeds": 10,
-            },
-            "full": {
-                **_THETA_COMMON,
-                "sigmas": [4.0, 3.0, 2.0],
-                "vectors": "random",
-                "sizes": [200, 400, 800, 1600, 3200, 6400],
-                "n_seeds": 20,
-            },
-        },
+        sizes=size_sets(
+            {**_THETA_COMMON, "sigmas": [4.0, 3.0, 2.0], "vectors": "random"},
+            smoke={"sizes": [100, 200], "n_seeds": 2},
+            quick={"sizes": [200, 400, 800, 1600, 3200], "n_seeds": 10},
+            full={"sizes": [200, 400, 800, 1600, 3200, 6400], "n_seeds": 20},
+        ),
         claims=lambda r: _claims_theta(r, "Fig 13"),
         follows="reconstruction (algorithms.md §1.8): eq 37 and the paper's σ_i were lost; the "
         "empirical ||W'-S||_op (R ~ N(0, 1/N), Haar singular vectors, cut at the MP edge 2 + 0.1) "
@@ -477,32 +460,12 @@ register(
         title="Ex 5.5 numeric check with S diagonal: ||W' - S||_op and ||(W' - S)x|| / ||x||",
         run=_run_theta,
         plot=_plot_fig14,
-        sizes={
-            "smoke": {
-                **_THETA_COMMON,
-                "sigmas": [5.0, 3.0, 1.5],
-                "vectors": "diagonal",
-                "sizes": [100, 200],
-                "n_seeds": 2,
-                "directions_N": 200,
-            },
-            "quick": {
-                **_THETA_COMMON,
-                "sigmas": [5.0, 3.0, 1.5],
-                "vectors": "diagonal",
-                "sizes": [200, 400, 800, 1600, 3200],
-                "n_seeds": 10,
-                "directions_N": 1000,
-            },
-            "full": {
-                **_THETA_COMMON,
-                "sigmas": [5.0, 3.0, 1.5],
-                "vectors": "diagonal",
-                "sizes": [200, 400, 800, 1600, 3200, 6400],
-                "n_seeds": 20,
-                "directions_N": 2000,
-            },
-        },
+        sizes=size_sets(
+            {**_THETA_COMMON, "sigmas": [5.0, 3.0, 1.5], "vectors": "diagonal"},
+            smoke={"sizes": [100, 200], "n_seeds": 2, "directions_N": 200},
+            quick={"sizes": [200, 400, 800, 1600, 3200], "n_seeds": 10, "directions_N": 1000},
+            full={"sizes": [200, 400, 800, 1600, 3200, 6400], "n_seeds": 20, "directions_N": 2000},
+        ),
         claims=lambda r: _claims_theta(r, "Fig 14"),
         follows="paper's setting with S diagonal (its singular values were lost: 5, 3, 1.5 here, "
         "the smallest near the BBP threshold 1); cut at the MP edge 2 + 0.1",

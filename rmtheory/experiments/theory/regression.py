@@ -216,24 +216,10 @@ def regression_run(
     diverged = None
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # a divergence is reported below
-            h = train(
-                model,
-                (xtr, ytr),
-                (xte, yte),
-                epochs,
-                lr=lr,
-                momentum=momentum,
-                batch_size=batch_size,
-                l2=l2,
-                lr_decay=decay,
-                loss="mse",
-                pruner=pruner,
-                callbacks=[recorder],
-                checkpoint=ckpt,
-                resume=ckpt is not None,
-                seed=seed,
-                verbose=False,
-            )
+            h = train(model, (xtr, ytr), (xte, yte), epochs, lr=lr, momentum=momentum,
+                      batch_size=batch_size, l2=l2, lr_decay=decay, loss="mse", pruner=pruner,
+                      callbacks=[recorder], checkpoint=ckpt, resume=ckpt is not None, seed=seed,
+                      verbose=False)  # fmt: skip
     except TrainingDiverged as err:
         # a diverging run is a result (Table 7's lr is near the stability edge), not a crash
         diverged = err.epoch

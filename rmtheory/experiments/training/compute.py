@@ -17,7 +17,7 @@ import numpy as np
 
 from rmtheory.nn.methods import METHOD_SPECS, training_hooks
 
-__all__ = ["train_run", "load_data", "METHODS"]
+__all__ = ["train_run", "load_data", "event_records", "METHODS"]
 
 #: The methods a training run takes: the method table's, but the protocol-only momentum reset.
 METHODS = tuple(m for m in METHOD_SPECS if m != "momentum_reset")
@@ -79,6 +79,11 @@ def _hooks(method: str, epochs: int, **settings: Any):
     return training_hooks(method, strict=False, **settings)
 
 
+def event_records(events, fields, actions=("split", "truncate")) -> list[dict]:
+    """The ``fields`` of the pruning events whose action is one of ``actions`` (plain data)."""
+    return [{k: e.get(k) for k in fields} for e in events if e.get("action") in actions]
+
+
 def train_run(
     seed: int,
     method: str = "mp",
@@ -129,23 +134,9 @@ def train_run(
         if _checkpoint_dir is None
         else Path(_checkpoint_dir) / f"{method}-seed{seed}-{tag}.npz"
     )
-    h = train(
-        model,
-        (xtr, ytr),
-        (xte, yte),
-        epochs,
-        lr=lr,
-        momentum=momentum,
-        lr_decay=lr_decay,
-        l1=l1,
-        l2=l2,
-        pruner=pruner,
-        sparsifier=sparsifier,
-        checkpoint=ckpt,
-        resume=ckpt is not None,
-        seed=seed,
-        verbose=False,
-    )
+    h = train(model, (xtr, ytr), (xte, yte), epochs, lr=lr, momentum=momentum, lr_decay=lr_decay,
+              l1=l1, l2=l2, pruner=pruner, sparsifier=sparsifier, checkpoint=ckpt, resume=ckpt is
+              not None, seed=seed, verbose=False)  # fmt: skip
     keys = (
         "test_accuracy",
         "train_accuracy",
@@ -157,25 +148,9 @@ def train_run(
         "epoch_time",
     )
     out = {k: list(getattr(h, k)) for k in keys}
-    out["events"] = [
-        {
-            k: e.get(k)
-            for k in (
-                "epoch",
-                "layer",
-                "shape",
-                "action",
-                "n_above",
-                "gof",
-                "rank_before",
-                "rank_after",
-                "params_before",
-                "params_after",
-            )
-        }
-        for e in h.events
-        if e.get("action") in ("split", "truncate")
-    ]
+    out["events"] = event_records(h.events, ("epoch", "layer", "shape", "action", "n_above", "gof",
+                                             "rank_before", "rank_after", "params_before",
+                                             "params_after"))  # fmt: skip
     if probe and isinstance(pruner, _PruneProbe):
         out["probes"] = pruner.probes
     out["initial_params"] = MLP(list(sizes), seed=seed).n_params()
@@ -203,17 +178,8 @@ def truncation_curve(
 
     xtr, ytr, xte, yte = load_data(dataset, None if subset is None else tuple(subset), "none")
     model = MLP(list(sizes), final_activation="relu", init="pytorch", seed=seed)
-    h = train(
-        model,
-        (xtr, ytr),
-        (xte, yte),
-        epochs,
-        lr=lr,
-        momentum=0.9,
-        lr_decay=None,
-        seed=seed,
-        verbose=False,
-    )
+    h = train(model, (xtr, ytr), (xte, yte), epochs, lr=lr, momentum=0.9, lr_decay=None, seed=seed,
+              verbose=False)  # fmt: skip
     W = model.layers[0].weight
     U, s, Vt = svd(W)
     fit = BEMA(alpha, beta).fit(W)
@@ -252,9 +218,8 @@ def sparsification_curve(
     xtr, ytr, xte, yte = load_data(dataset, None if subset is None else tuple(subset), "none")
     model = MLP(list(sizes), final_activation=final_activation, seed=seed)
     pruner = _pruner(method, every, T, 0.25, 0.1, 1.0, "default")
-    h = train(
-        model, (xtr, ytr), (xte, yte), epochs, l1=l1, l2=l2, pruner=pruner, seed=seed, verbose=False
-    )
+    h = train(model, (xtr, ytr), (xte, yte), epochs, l1=l1, l2=l2, pruner=pruner, seed=seed,
+              verbose=False)  # fmt: skip
     sweep = sparsify_sweep(model, (xte, yte), list(thresholds))
     return {
         "thresholds": list(thresholds),

@@ -306,29 +306,20 @@ def _claims_accuracy(result):
             )
 
         # the gain is judged on the seeds both nets have (all of them, unless a run is partial)
-        from rmtheory.experiments.rules import paired
-
-        pair_n, pair_p = paired(runs["none"], runs["mp"])
+        pair_n, pair_p = rules.paired(runs["none"], runs["mp"])
         per_seed = ", ".join(f"{b - a:+.1f}" for a, b in zip(pair_n, pair_p, strict=True))
+        def accuracy(label, values, paper, rel, partly):
+            seeds = ", ".join(f"{v:.1f}" for v in values)
+            return Claim(
+                f"{ds} {_topo(sizes)} {label} test acc (%)", show(paper),
+                f"{np.mean(values):.2f} ± {np.std(values):.2f} ({len(values)} seeds: {seeds})",
+                rules.in_range(np.mean(values), min(paper), max(paper), rel=rel, partly=partly),
+                where,
+            )  # fmt: skip
+
         out += [
-            Claim(
-                f"{ds} {_topo(sizes)} unpruned test acc (%)",
-                show(pn),
-                f"{np.mean(normal):.2f} ± {np.std(normal):.2f} ({len(normal)} seeds: "
-                + ", ".join(f"{v:.1f}" for v in normal)
-                + ")",
-                rules.in_range(np.mean(normal), min(pn), max(pn), rel=0.03, partly=0.1),
-                where,
-            ),
-            Claim(
-                f"{ds} {_topo(sizes)} pruned test acc (%)",
-                show(pp),
-                f"{np.mean(pruned):.2f} ± {np.std(pruned):.2f} ({len(pruned)} seeds: "
-                + ", ".join(f"{v:.1f}" for v in pruned)
-                + ")",
-                rules.in_range(np.mean(pruned), min(pp), max(pp), rel=0.01, partly=0.05),
-                where,
-            ),
+            accuracy("unpruned", normal, pn, rel=0.03, partly=0.1),
+            accuracy("pruned", pruned, pp, rel=0.01, partly=0.05),
             Claim(
                 f"{ds} {_topo(sizes)} pruning raises accuracy",
                 f"+{show(gains)} points",

@@ -40,6 +40,7 @@ import numpy as np
 from rmtheory.atomic import atomic_write
 from rmtheory.nn.methods import protocol_hooks
 from rmtheory.experiments.runner import checkpoint_dir, seed_run
+from rmtheory.experiments.training.compute import event_records, load_data
 
 __all__ = [
     "ARMS",
@@ -136,7 +137,6 @@ def protocol_run(
     ``train_loss``, ``test_loss_paper``, ``n_params``, ``never_predicted``, ``zero_fraction``
     (epoch × class)), the pass records ``passes``, the layer ``events`` and ``final_ranks``.
     """
-    from rmtheory.experiments.training.compute import load_data
     from rmtheory.nn import paper_protocol
 
     if arm not in ARMS:
@@ -184,25 +184,9 @@ def protocol_run(
     for key in per_epoch:  # a kill between the checkpoint and its side file loses one record
         out[key] = [None] * missing + per_epoch[key]
     out["passes"] = pruner.records if pruner is not None else []
-    out["events"] = [
-        {
-            k: e.get(k)
-            for k in (
-                "epoch",
-                "layer",
-                "action",
-                "rank_before",
-                "rank_after",
-                "n_above",
-                "gof",
-                "bema_window",
-                "bias_dropped",
-                "reason",
-            )
-        }  # fmt: skip
-        for e in h.events
-        if e.get("action") in ("split", "truncate", "skip")
-    ]
+    fields = ("epoch", "layer", "action", "rank_before", "rank_after", "n_above", "gof",
+              "bema_window", "bias_dropped", "reason")  # fmt: skip
+    out["events"] = event_records(h.events, fields, ("split", "truncate", "skip"))
     ranks = [layer.rank for layer in model.layers]
     for e in out["events"]:  # a layer truncated in place keeps its shape but not its rank
         if e["action"] in ("split", "truncate"):
