@@ -46,6 +46,7 @@ import re
 import stat
 import struct
 import tempfile
+import tokenize
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -521,7 +522,10 @@ def _npy_header(fp, where: str) -> tuple[tuple[int, ...], np.dtype, bool, int]:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
         else:
             shape, fortran, dtype = np.lib.format._read_array_header(fp, version)
-    except (ValueError, SyntaxError, TypeError, EOFError) as err:
+    except (
+        ValueError, SyntaxError, TypeError, EOFError, tokenize.TokenError, RecursionError,
+        MemoryError, OverflowError,
+    ) as err:  # NumPy tokenizes and evaluates the header text: each of these is a corrupt one
         raise ValueError(f"{where}: corrupt .npy header (version {major}): {err}") from None
     if dtype.hasobject:
         raise ValueError(

@@ -483,3 +483,74 @@ def test_cli_errors_are_reported_not_raised(tmp_path, capsys):
     assert rc == 2 and "no such file" in err
     rc, _, err = _run(["compress", str(tmp_path / "bad.npz"), "--out", "x.h5"], capsys)
     assert rc == 2
+
+
+# ------------------------------------------------------------------------------ honest defaults
+def test_compress_never_writes_an_all_zero_layer_by_default(tmp_path, capsys):
+    """Before: --threshold gavish-donoho cut a 10x128 output layer to rank 0 (exit 0, a dead
+    classifier).  Now the default min_rank is 1: the strongest direction is kept, with a note."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    w = {"fc2.weight": rng.normal(size=(10, 128)), "noise.weight": rng.normal(size=(100, 150))}
+    for rule in ("gavish-donoho", "mp"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RankZeroWarning)
+            c = compress(w, threshold=rule)
+        ranks = {e["name"]: e["rank"] for e in c.manifest["layers"]}
+        assert all(k is None or k >= 1 for k in ranks.values()), ranks
+        assert c.manifest["min_rank"] == 1 and not c.warnings
+        dense = decompress(c.arrays, c.manifest)
+        for e in c.manifest["layers"]:
+            if e["stored"] == "factorized":
+                s = np.linalg.svd(w[e["name"]], compute_uv=False)
+                # the rank-1 factor is the best rank-1 approximation: its norm is s_1
+                np.testing.assert_allclose(np.linalg.norm(dense[e["name"]], 2), s[0], rtol=1e-10)
+        if rule == "gavish-donoho":  # the reported case: GD keeps nothing of the 10x128 layer
+            assert any(n.startswith("fc2.weight: ") and "looks like pure noise" in n for n in c.notes)
+            assert ranks["fc2.weight"] == 1
+    save_weights(tmp_path / "m.npz", w)
+    parser = argparse.ArgumentParser(prog="rmtheory")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(
+        ["compress", str(tmp_path / "m.npz"), "--out", str(tmp_path / "c.npz"),
+         "--threshold", "gavish-donoho", "--no-progress"]
+    )  # fmt: skip
+    assert args.func(args) == 0
+    out, err = capsys.readouterr()
+    assert "min rank 1" in out and "note:" in err and "rank 0" not in out
+    assert all(e["rank"] != 0 for e in json.loads(
+        (tmp_path / "c.npz.manifest.json").read_text())["layers"])  # fmt: skip
+
+
+def test_analyze_notes_a_pure_noise_layer():
+    """Before: "100.0% fewer" and an empty note for a layer with no direction above the edge."""
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=(200, 300)) + 0.3 * np.outer(rng.normal(size=200), rng.normal(size=300))
+    t = analyze({"noise.weight": rng.normal(size=(200, 300)), "fc.weight": signal})
+    noise, fc = t
+    assert noise.mp_rank == 0 and noise.pure_noise and "looks like pure noise" in noise.note
+    assert fc.mp_rank >= 1 and not fc.pure_noise and fc.note == ""
+    assert noise.reason == ""  # analysed: the record format is unchanged
+    text = t.to_text()
+    assert "looks like pure noise at this shape" in text.splitlines()[1]
+    assert "1 layer(s) have no direction above the noise edge" in text.splitlines()[-1]
+    assert "noise.weight" in text.splitlines()[-1]
+
+
+def test_notes_name_the_tensor_not_x():
+    row = analyze({"fc2.weight": np.random.default_rng(0).normal(size=(10, 128))})[0]
+    assert "of fc2.weight" in row.reason and " of X" not in row.reason
+
+
+def test_analyze_tensor_is_the_row_analyze_gives():
+    from rmtheory.analysis import analyze_tensor
+
+    W = spiked(120, 200, [40.0, 25.0], seed=3)
+    row, table_row = analyze_tensor(W, "fc.weight"), analyze({"fc.weight": W})[0]
+    assert row == table_row
+    np.testing.assert_array_equal(row.eigenvalues, table_row.eigenvalues)
+    with pytest.raises(ValueError, match="method"):
+        analyze_tensor(W, method="qr")
+    with pytest.raises(TypeError, match="options"):
+        analyze_tensor(W, options={"alpha": 0.25})

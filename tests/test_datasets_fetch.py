@@ -477,3 +477,35 @@ def test_failing_client_reports_its_exit_status(tmp_path, monkeypatch):
     debian = [s for s in _sources.SOURCES["fashion-mnist"] if s.name == "debian"]
     with pytest.raises(DatasetUnavailable, match="exited with 100: E: Unable to locate package"):
         ensure(spec_for(blobs, "fashion-mnist"), sources=debian)
+
+
+def test_the_fetch_says_what_it_fetches_and_that_each_checksum_matched(tmp_path, capsys):
+    """Before: only "trying <label>"; nothing on size, destination or the checksum (issue 24)."""
+    blobs = fake_blobs()
+    spec = spec_for(blobs)
+    src = folder_source(write_files(tmp_path / "hand", blobs), "upstream")
+    ensure(spec, sources=[src], progress=True)
+    err = capsys.readouterr().err
+    total = sum(len(b) for b in blobs.values())
+    folder = cache_folder(tmp_path)
+    assert f"fetching 4 file(s), {total / 1e6:.1f} MB once decompressed" in err
+    assert "the dataset's own web mirror" in err and str(folder) in err
+    for n, b in blobs.items():
+        assert f"{n}: {len(b):,} bytes, SHA-256 matched ({hashlib.sha256(b).hexdigest()[:16]}" in err
+    assert f"4 file(s) verified in {folder}" in err
+    ensure(spec, sources=[src], progress=True)  # a cache hit says nothing
+    assert capsys.readouterr().err == ""
+
+
+def test_installed_files_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    blobs = fake_blobs()
+    old = os.umask(0o022)
+    try:
+        paths = ensure(spec_for(blobs), sources=[folder_source(write_files(tmp_path / "h", blobs))])
+    finally:
+        os.umask(old)
+    for p in [*paths.values(), cache_folder(tmp_path) / "manifest.json"]:
+        assert stat.S_IMODE(os.stat(p).st_mode) == 0o644

@@ -425,10 +425,20 @@ def decompress(arrays: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[s
     ValueError
         If the manifest is not an rmtheory manifest or names an array that is missing.
     """
-    if manifest.get("format") != "rmtheory-compressed":
+    if not isinstance(manifest, Mapping) or manifest.get("format") != "rmtheory-compressed":
         raise ValueError("manifest: not an rmtheory-compressed manifest (missing 'format')")
+    layers = manifest.get("layers")
+    needed = ("name", "keys", "stored", "shape")
+    if not isinstance(layers, list) or not all(
+        isinstance(e, Mapping) and all(k in e for k in needed) and isinstance(e["keys"], list)
+        for e in layers
+    ):
+        raise ValueError(
+            f"manifest: its 'layers' must be a list of entries with {', '.join(needed)} "
+            "(a damaged or hand-edited manifest?)"
+        )
     out: dict[str, np.ndarray] = {}
-    for e in manifest["layers"]:
+    for e in layers:
         missing = [k for k in e["keys"] if k not in arrays]
         if missing:
             raise ValueError(f"arrays: layer {e['name']!r} needs {missing}, which are missing")

@@ -185,7 +185,12 @@ def analyze_ref(ref: TensorRef, opts: AnalysisOptions, method: str, keep: bool) 
     try:
         b = BEMA(opts.alpha, opts.beta).fit(ev_scaled, q=q, n_censored=censored)
     except ValueError as err:
-        ev = ev_scaled * 2.0 ** (2 * e) if keep else None
+        ev = None
+        if keep:  # kept only where float64 can hold them (a layer with entries near 2**+-512)
+            with np.errstate(over="ignore", under="ignore"):
+                ev = np.ldexp(ev_scaled, 2 * e) if e else ev_scaled
+            if not np.all(np.isfinite(ev)):
+                ev = None
         return LayerReport(
             **row, eigenvalues=ev, params_mp=int(ref.size),
             reason=f"no MP fit: {_named(str(err), ref.name)}",
