@@ -217,7 +217,8 @@ def sparsification_curve(
 
     xtr, ytr, xte, yte = load_data(dataset, None if subset is None else tuple(subset), "none")
     model = MLP(list(sizes), final_activation=final_activation, seed=seed)
-    pruner = _pruner(method, every, T, 0.25, 0.1, 1.0, "default")
+    pruner = _hooks(method, epochs, every=every, T=T, alpha=0.25, beta=0.1, gof_cutoff=1.0,
+                    variant="default").pruner  # the sweep itself is the sparsification
     h = train(model, (xtr, ytr), (xte, yte), epochs, l1=l1, l2=l2, pruner=pruner, seed=seed,
               verbose=False)  # fmt: skip
     sweep = sparsify_sweep(model, (xte, yte), list(thresholds))
