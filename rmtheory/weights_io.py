@@ -346,6 +346,8 @@ class _FileTensor(TensorRef):
         self._widen = widen  # bfloat16 bits -> float32
         self.stored = stored or (str(self._stored_dtype) if self._stored_dtype else "")
         self.source = str(path)
+        # absolute: a worker process of a reused pool may run in another folder
+        self._file = os.path.abspath(path)
         self._offset = int(offset)
         self.unreadable = why
 
@@ -356,9 +358,9 @@ class _FileTensor(TensorRef):
         return np.dtype(np.float32) if self._widen else self._stored_dtype
 
     def fingerprint(self):
-        st = os.stat(self.source)
+        st = os.stat(self._file)
         return (
-            os.path.realpath(self.source),
+            os.path.realpath(self._file),
             st.st_size,
             st.st_mtime_ns,
             self.name,
@@ -372,7 +374,7 @@ class _FileTensor(TensorRef):
         n, m = self._matrix_shape()
         raw = np.empty((stop - start, m), dtype=self._stored_dtype)
         if raw.size:
-            with _open_regular(Path(self.source)) as f:
+            with _open_regular(Path(self._file)) as f:
                 f.seek(self._offset + start * m * self._stored_dtype.itemsize)
                 _readinto_exact(f, raw, f"{self.source}: tensor {self.name!r}")
         if self._widen:
@@ -389,6 +391,8 @@ class _ZipStreamTensor(TensorRef):
         self._dtype = np.dtype(dtype)
         self.stored = str(self._dtype)
         self.source = str(path)
+        # absolute: a worker process of a reused pool may run in another folder
+        self._file = os.path.abspath(path)
         self._member = member
         self._header_len = int(header_len)
         self.unreadable = ""
@@ -399,8 +403,8 @@ class _ZipStreamTensor(TensorRef):
         return self._dtype
 
     def fingerprint(self):
-        st = os.stat(self.source)
-        key = (os.path.realpath(self.source), st.st_size, st.st_mtime_ns)
+        st = os.stat(self._file)
+        key = (os.path.realpath(self._file), st.st_size, st.st_mtime_ns)
         return (*key, self.name, self.stored, self.shape, self._member)
 
     def __getstate__(self):
@@ -422,7 +426,7 @@ class _ZipStreamTensor(TensorRef):
         where = f"{self.source}: member {self._member!r}"
         if self._state is None or start < self._state[3]:
             self.release()
-            f = _open_regular(Path(self.source))
+            f = _open_regular(Path(self._file))
             try:
                 z = zipfile.ZipFile(f)
                 s = z.open(self._member)
@@ -578,7 +582,7 @@ class _FortranTensor(_FileTensor):
         self._check_rows(start, stop)
         n, m = self._matrix_shape()
         raw = np.empty(self.size, dtype=self._stored_dtype)
-        with _open_regular(Path(self.source)) as f:
+        with _open_regular(Path(self._file)) as f:
             f.seek(self._offset)
             _readinto_exact(f, raw, f"{self.source}: tensor {self.name!r}")
         A = raw.reshape(self.shape[::-1]).transpose()

@@ -385,3 +385,20 @@ def test_cli_jobs_cache_and_streamed_compress(tmp_path, capsys):
     assert rc == 0, err
     assert "compress" in err and "tensor" in err  # the bar
     assert (tmp_path / "s.npz.manifest.json").exists()
+
+
+def test_relative_paths_survive_a_worker_pool_started_elsewhere(tmp_path, monkeypatch):
+    """Before: with jobs=2 a relative path was opened in the folder where joblib's reused worker
+    pool had started ("No such file or directory: 'model.safetensors'")."""
+    w = _model()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    save_weights(elsewhere / "m.safetensors", w)
+    first = analyze("m.safetensors", jobs=2)  # starts the pool here
+    here = tmp_path / "here"
+    here.mkdir()
+    save_weights(here / "model.safetensors", w)
+    monkeypatch.chdir(here)
+    again = analyze("model.safetensors", jobs=2)  # the same pool, started in another folder
+    _assert_identical(again, first)
