@@ -105,3 +105,37 @@ def test_cut_with_and_without_momentum_reset_differ_only_by_the_reset():
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LayerIntervention(**kwargs)
+
+
+def test_intervention_arms_cut_where_the_authors_first_pass_cuts():
+    """Same seed, same epoch-1 state: the cut arms choose the rank output_only's first pass chose,
+    the shake moves the output layer by the cut's Frobenius norm, and epoch 1 is shared."""
+    from rmtheory.experiments.training.protocol import INTERVENTION_ARMS, protocol_run
+
+    proto = {"sizes": [784, 64, 32, 10], "epochs": 3, "every": 2, "T": 6.0}
+    run = {arm: protocol_run(0, arm=arm, dataset="tiny", subset=[1000, 300], protocol=proto)
+           for arm in ("output_only", "normal", *INTERVENTION_ARMS)}  # fmt: skip
+    first_cut = [e for e in run["output_only"]["events"] if e["epoch"] == 1][0]["rank_after"]
+    for arm in ("cut_keep_momentum", "cut_reset_momentum"):
+        (ev,) = run[arm]["events"]
+        assert (ev["action"], ev["epoch"], ev["rank_after"]) == ("truncate", 1, first_cut)
+        assert run[arm]["final_ranks"][-1] == first_cut
+    (shake,) = run["shake_output"]["events"]
+    assert shake["action"] == "perturb" and shake["rank_after"] == 10
+    assert shake["frobenius_change"] == pytest.approx(run["cut_keep_momentum"]["events"][0]["frobenius_change"])
+    for arm in run:
+        assert run[arm]["test_accuracy"][0] == run["normal"]["test_accuracy"][0]
+    assert run["cut_keep_momentum"]["test_accuracy"][1:] != run["cut_reset_momentum"]["test_accuracy"][1:]
+
+
+def test_the_method_table_builds_the_intervention_with_the_authors_pruner():
+    from rmtheory.nn import paper_protocol
+    from rmtheory.nn.methods import protocol_hooks
+
+    proto = paper_protocol()
+    hook = protocol_hooks("cut_reset_momentum", proto, 4).pruner
+    assert isinstance(hook, LayerIntervention)
+    assert (hook.kind, hook.at, hook.layer) == ("cut_reset", proto.every - 1, 3)
+    authors = proto.pruner()
+    for name in ("alpha", "beta", "variant", "protect_output", "gof_cutoff", "every"):
+        assert getattr(hook.rank_from, name) == getattr(authors, name)

@@ -25,6 +25,7 @@ from rmtheory.nn import (
     protocol_hooks,
     training_hooks,
 )
+from rmtheory.nn.interventions import LayerIntervention
 from rmtheory.nn.methods import arm_settings, method_spec
 
 
@@ -204,6 +205,10 @@ def _protocol_by_hand(arm, proto, n_layers, epochs):
         return authors(layers=list(range(n_layers - 1))), None
     if arm == "momentum_reset":
         return MomentumReset(every=proto.every), None
+    kinds = {"cut_keep_momentum": "cut", "cut_reset_momentum": "cut_reset", "shake_output": "shake"}
+    if arm in kinds:  # added with the headline's interventions (issue 19)
+        return LayerIntervention(kinds[arm], at=proto.every - 1, layer=n_layers - 1,
+                                 rank_from=authors()), None  # fmt: skip
     common = dict(every=proto.every, keep_fraction=linear_schedule(proto.T),
                   reset_momentum="always")  # fmt: skip
     if arm == "corrected_mp":

@@ -128,6 +128,15 @@ class LayerIntervention:
         event.update(action="perturb", rank_after=int(layer.rank))
         return [event]
 
+    def get_params(self) -> dict[str, Any]:
+        """The settings, the rank pruner's flattened as ``rank_from.<name>``."""
+        params = {"kind": self.kind, "at": self.at, "layer": self.layer, "seed": self.seed}
+        if self.rank_from is not None:
+            inner = self.rank_from.get_params() if hasattr(self.rank_from, "get_params") else {}
+            params.update({f"rank_from.{k}": v for k, v in inner.items()})
+            params["rank_from"] = type(self.rank_from).__name__
+        return params
+
     def state_dict(self) -> dict:
         return {}
 

@@ -160,6 +160,19 @@ def _momentum_reset(s: Mapping[str, Any], classes: Mapping[str, type]) -> Traini
     )
 
 
+def _intervention(s: Mapping[str, Any], classes: Mapping[str, type]) -> TrainingHooks:
+    from rmtheory.nn.interventions import LayerIntervention  # a NumPy-trainer hook only
+
+    if classes is not NUMPY_CLASSES:
+        raise ValueError("method 'intervention' acts on the NumPy trainer's layers only")
+    rank_from = None
+    if s["kind"] != "reset":  # the cut's rank is the one the authors' Algorithm 1 would choose
+        rank_from = training_hooks("mp", **dict(s["rank_from"] or {})).pruner
+    return TrainingHooks(
+        LayerIntervention(s["kind"], at=s["at"], layer=s["layer"], rank_from=rank_from,
+                          seed=s["seed"]), None)  # fmt: skip
+
+
 def _spec(name, description, defaults=None, required=(), build=None) -> MethodSpec:
     return MethodSpec(name, description, MappingProxyType(dict(defaults or {})), required,
                       build or (lambda s, c: TrainingHooks()))  # fmt: skip
@@ -204,6 +217,15 @@ METHOD_SPECS: Mapping[str, MethodSpec] = MappingProxyType({
             "no layer change; every momentum buffer reset at the pass epochs",
             {"every": 7, "reset_momentum": "always"},
             build=_momentum_reset,
+        ),
+        _spec(
+            "intervention",
+            "one change to one layer, once, before epoch `at` (rmtheory.nn.interventions): the "
+            "rank cut `rank_from` (settings of method 'mp') would make, in place, with or "
+            "without a momentum reset, or an equal-norm random shake, or the reset alone",
+            {"kind": None, "at": 1, "layer": -1, "seed": 0, "rank_from": None},
+            required=("kind",),
+            build=_intervention,
         ),
     )
 })  # fmt: skip
@@ -327,6 +349,14 @@ ARM_SPECS: Mapping[str, ArmSpec] = MappingProxyType({
                 authors=False, settings={"energy": 0.9}, overrides=_CORRECTED),
         ArmSpec("corrected_magnitude", "... magnitude sparsification during training "
                 "(xi 0.001 -> 0.02)", "magnitude", authors=False, overrides=_CORRECTED),
+        # the headline's causal controls: one change to the output layer at the first pass
+        ArmSpec("cut_keep_momentum", "the output layer's rank cut at the first pass only, in "
+                "place, momentum kept", "intervention", settings={"kind": "cut"}),
+        ArmSpec("cut_reset_momentum", "the same cut, then every momentum buffer reset",
+                "intervention", settings={"kind": "cut_reset"}),
+        ArmSpec("shake_output", "a random change of the output layer with the cut's Frobenius "
+                "norm at the first pass, momentum kept", "intervention",
+                settings={"kind": "shake"}),
     )
 })  # fmt: skip
 
@@ -349,6 +379,9 @@ def arm_settings(arm: str, protocol: Any, n_layers: int) -> tuple[str, dict[str,
         return "none", {}
     if spec.method == "momentum_reset":
         return "momentum_reset", {"every": protocol.every}
+    if spec.method == "intervention":  # at the authors' first pass, on the output layer
+        return "intervention", {**spec.settings, "at": protocol.every - 1, "layer": n_layers - 1,
+                                "rank_from": protocol.pruner_settings()}  # fmt: skip
     settings = (
         protocol.pruner_settings() if spec.authors else _corrected_settings(spec.method, protocol)
     )

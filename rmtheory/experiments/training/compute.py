@@ -20,7 +20,7 @@ from rmtheory.nn.methods import METHOD_SPECS, training_hooks
 __all__ = ["train_run", "load_data", "event_records", "METHODS"]
 
 #: The methods a training run takes: the method table's, but the protocol-only momentum reset.
-METHODS = tuple(m for m in METHOD_SPECS if m != "momentum_reset")
+METHODS = tuple(m for m in METHOD_SPECS if m not in ("momentum_reset", "intervention"))
 
 
 @functools.lru_cache(maxsize=4)

@@ -46,6 +46,7 @@ __all__ = [
     "ARMS",
     "DEAD_FRACTION",
     "HEADLINE_ARMS",
+    "INTERVENTION_ARMS",
     "TABLE_ARMS",
     "checkpoint_dir",
     "protocol_run",
@@ -65,7 +66,13 @@ ARMS = (
     "corrected_gavish_donoho",
     "corrected_energy",
     "corrected_magnitude",
+    "cut_keep_momentum",
+    "cut_reset_momentum",
+    "shake_output",
 )
+#: The headline's interventions at the first pass (rmtheory.nn.interventions), run on the seeds
+#: whose normal net has dead output units after epoch 1.
+INTERVENTION_ARMS = ("cut_keep_momentum", "cut_reset_momentum", "shake_output")
 
 HEADLINE_ARMS = ARMS[: ARMS.index("mp_no_relu") + 1]  # the authors' net, its controls, no ReLU
 # Paper protocol first (the table's own claim), then the corrected net's baselines.
@@ -187,6 +194,9 @@ def protocol_run(
     fields = ("epoch", "layer", "action", "rank_before", "rank_after", "n_above", "gof",
               "bema_window", "bias_dropped", "reason")  # fmt: skip
     out["events"] = event_records(h.events, fields, ("split", "truncate", "skip"))
+    if arm in INTERVENTION_ARMS:  # the change an intervention made, beside its rank
+        out["events"] = event_records(h.events, (*fields, "frobenius_change"),
+                                      ("truncate", "perturb"))  # fmt: skip
     ranks = [layer.rank for layer in model.layers]
     for e in out["events"]:  # a layer truncated in place keeps its shape but not its rank
         if e["action"] in ("split", "truncate"):
