@@ -13,11 +13,26 @@ from collections.abc import Sequence
 def _cmd_demo(args: argparse.Namespace) -> int:
     from rmtheory.demo import run_demo, run_headline
 
+    jobs = _jobs(args.jobs)
+    if jobs is None:
+        return 2
     if args.synthetic:
-        run_demo(out_dir=args.out, seed=args.seed)
+        run_demo(out_dir=args.out or "figures/demo", seed=args.seed)
     else:
-        run_headline(out_dir=args.out, jobs=args.jobs, size="smoke" if args.smoke else "quick")
+        run_headline(out_dir=args.out, jobs=jobs, size="smoke" if args.smoke else "quick",
+                     update_docs=args.update_docs)  # fmt: skip
     return 0
+
+
+def _jobs(value: int) -> int | None:
+    """``--jobs`` checked once (rmtheory._validation.n_jobs); None, with the reason, when wrong."""
+    from rmtheory._validation import n_jobs
+
+    try:
+        return n_jobs(value, "--jobs")
+    except (TypeError, ValueError) as err:
+        print(f"rmtheory: {err}", file=sys.stderr)
+        return None
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
@@ -35,10 +50,15 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from rmtheory.experiments import ALIASES, EXPERIMENTS
+    from rmtheory.experiments.report import cost_line, data_needs, measured_costs
 
+    costs = measured_costs(args.out)
+    pad = " " * 16
+    print(f"measured compute time on one core (from the results recorded in {args.out}/)")
     for name in sorted(EXPERIMENTS):
         exp = EXPERIMENTS[name]
         print(f"{name:>14}  {exp.title}")
+        print(f"{pad}cost: {cost_line(name, costs)}; data: {data_needs(name)}")
     for name in sorted(ALIASES):
         alias = ALIASES[name]
         print(f"{name:>14}  {alias.statement} (checked by {alias.target})")
@@ -53,6 +73,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         print(write_report(args.out), write_gallery(args.out))
         return 0
     names = sorted(EXPERIMENTS) if args.all else args.names
+    jobs = _jobs(args.jobs)
+    if jobs is None:
+        return 2
     if not names:
         print("name one or more experiments (see `rmtheory list`), or --all", file=sys.stderr)
         return 2
@@ -65,7 +88,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     for name in names:
         try:
-            result = reproduce(name, args.size, args.out, seeds=args.seeds, jobs=args.jobs,
+            result = reproduce(name, args.size, args.out, seeds=args.seeds, jobs=jobs,
                                cached_only=args.cached_only)  # fmt: skip
             print_claims(result)
         except DatasetUnavailable as err:
@@ -95,11 +118,23 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="the headline at quick size: the authors' MNIST protocol and its controls, a trained "
         "layer's ESD, Fig 17 (about 10 minutes on 2 cores)",
+        description="Run the paper's headline at quick size (2 seeds): the authors' MNIST protocol "
+        "trained normally, with MP pruning and with five controls, the ESD of a trained layer "
+        "with its BEMA fit, and Fig 17; print a line per finished seed and a summary that says "
+        "the size and seeds each verdict rests on. Writes figures/demo/ (untracked) and its "
+        "reproduction.md; --update-docs writes figures/ and docs/reproduction.md instead.",
     )
     demo.add_argument(
-        "--out", default="figures", help="folder for figures and JSON (default: figures)"
+        "--out", default=None,
+        help="folder for figures and JSON (default: figures/demo, or figures with --update-docs)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--update-docs", action="store_true",
+        help="write the repository's figures/ and its verdict page docs/reproduction.md",
+    )  # fmt: skip
+    demo.add_argument(
+        "--jobs", type=int, default=2, help="joblib processes (default 2; -1: all CPUs)"
     )
-    demo.add_argument("--jobs", type=int, default=2, help="joblib processes (default 2)")
     demo.add_argument(
         "--smoke", action="store_true", help="seconds-long smoke size instead of quick"
     )
@@ -111,9 +146,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     from rmtheory.experiments.report import add_size_arguments
 
-    lst = sub.add_parser("list", help="list the reproducible figures and tables")
+    lst = sub.add_parser(
+        "list",
+        help="list the reproducible figures and tables",
+        description="Every reproducible figure, table and theorem check of the paper, with the "
+        "compute time measured at each size (from the recorded results) and the data it needs; "
+        "then the numbered statements checked by another experiment.",
+    )
+    lst.add_argument(
+        "--out", default="figures", help="folder of recorded results (default: figures)"
+    )
     lst.set_defaults(func=_cmd_list)
-    rep = sub.add_parser("reproduce", help="regenerate figures/tables of the paper with a verdict")
+    rep = sub.add_parser(
+        "reproduce",
+        help="regenerate figures/tables of the paper with a verdict",
+        description="Run experiments (see `rmtheory list`) at a size: --smoke (seconds, never "
+        "judged), --quick (the default, minutes) or --full (the paper's size; per-seed records "
+        "under figures/full/seeds/). Writes <out>/<name>.json and .png and prints each claim's "
+        "verdict; every finished seed is cached, so an interrupted run resumes. --all also "
+        "rewrites docs/reproduction.md and docs/gallery.md.",
+    )
     rep.add_argument("names", nargs="*", help="experiments to run (see `rmtheory list`)")
     rep.add_argument("--all", action="store_true", help="run every experiment")
     rep.add_argument(

@@ -17,9 +17,12 @@ from rmtheory._validation import rng
 from rmtheory.marchenko_pastur import MarchenkoPastur
 from rmtheory.spectrum import spectral_convention
 
+#: Where the demo writes by default: an untracked folder, so a run rewrites no committed file.
+DEMO_OUT = Path("figures") / "demo"
+
 
 def run_demo(
-    out_dir: str | Path = "figures", seed: int = 0, shape=(1000, 784), rank: int = 5
+    out_dir: str | Path = DEMO_OUT, seed: int = 0, shape=(1000, 784), rank: int = 5
 ) -> dict:
     """Fit the MP law to ``W = R + S`` (Gaussian noise plus a rank-``rank`` signal) and plot it."""
     g = rng(seed)
@@ -63,17 +66,36 @@ _WHAT = {
 }
 
 
-def _report_path(out_dir: Path) -> Path:
-    """docs/reproduction.md for the repository's own figures/, else beside the figures."""
-    if out_dir.resolve() == (Path.cwd() / "figures").resolve():
-        return Path("docs") / "reproduction.md"
-    return out_dir / "reproduction.md"
+def _report_path(out_dir: Path, update_docs: bool) -> Path:
+    """docs/reproduction.md when asked to update the docs, else beside the figures."""
+    return Path("docs") / "reproduction.md" if update_docs else out_dir / "reproduction.md"
 
 
-def run_headline(out_dir: str | Path = "figures", jobs: int = 2, size: str = "quick") -> dict:
+def _summary_lines(rows: list[tuple], report: Path) -> list[str]:
+    """A line per experiment: its verdicts and the size and seeds they rest on."""
+    lines = []
+    for name, size, seeds, counts in rows:
+        rest = f"{size} size, {seeds} seed{'s' if seeds != 1 else ''}" if seeds else f"{size} size"
+        judged = ", ".join(f"{n} {v}" for v, n in counts.items()) or "no numbered claim"
+        if size == "smoke":
+            judged += " (smoke results are never judged)"
+        lines.append(f"  {name} ({rest}): {judged}")
+    lines.append(
+        f"These verdicts rest on the sizes above. The verdict page ({report}) judges, for each "
+        "experiment, the largest size recorded (figures/full/ where present, several seeds at "
+        "the paper's size), so its verdicts can differ from these."
+    )
+    return lines
+
+
+def run_headline(out_dir: str | Path | None = None, jobs: int = 2, size: str = "quick",
+                 update_docs: bool = False) -> dict:  # fmt: skip
     """Reproduce :data:`HEADLINE` at ``size``; fall back to :func:`run_demo` without MNIST.
 
-    Prints what starts, a line per finished seed, and a summary (verdict counts, files written).
+    Prints what starts, a line per finished seed, and a summary (the verdicts of each
+    experiment with the size and number of seeds they rest on, the files written).  By default
+    everything goes to :data:`DEMO_OUT` (untracked) with its own ``reproduction.md``;
+    ``update_docs`` writes the repository's ``figures/`` and ``docs/reproduction.md``.
     Returns ``{"verdicts": {verdict: count}, "files": [...]}``.
     """
     import time
@@ -82,7 +104,7 @@ def run_headline(out_dir: str | Path = "figures", jobs: int = 2, size: str = "qu
     from rmtheory.experiments import reproduce, write_report
     from rmtheory.experiments.report import print_claims
 
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir) if out_dir is not None else Path("figures") if update_docs else DEMO_OUT
     try:  # in this process, before any worker starts: a worker cannot fall back
         load_mnist()
     except DatasetUnavailable as err:
@@ -92,15 +114,21 @@ def run_headline(out_dir: str | Path = "figures", jobs: int = 2, size: str = "qu
     t0 = time.perf_counter()
     verdicts: dict[str, int] = {}
     files: list[str] = []
+    rows = []
     for i, name in enumerate(HEADLINE, 1):
         print(f"[{i}/{len(HEADLINE)}] {name}: {_WHAT.get(name, '')} ({size} size)", flush=True)
         result = reproduce(name, size, out_dir, jobs=jobs)
         print_claims(result)
+        counts: dict[str, int] = {}
         for c in result["claims"]:
             verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
+            counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+        rows.append((name, result["size"], result["params"].get("n_seeds"), counts))
         files += [str(out_dir / f"{name}.json"), str(out_dir / f"{name}.png")]
-    files.append(str(write_report(out_dir, _report_path(out_dir))))
+    report = _report_path(out_dir, update_docs)
+    files.append(str(write_report(out_dir, report)))
     counts = ", ".join(f"{n} {v}" for v, n in verdicts.items())
     print(f"\ndone in {time.perf_counter() - t0:.0f} s; verdicts: {counts}")
+    print("\n".join(_summary_lines(rows, report)))
     print("files written:\n  " + "\n  ".join(files))
     return {"verdicts": verdicts, "files": files}

@@ -11,7 +11,15 @@ from pathlib import Path
 
 from rmtheory.experiments.registry import ALIASES, EXPERIMENTS, VERDICTS, reproduce
 
-__all__ = ["write_report", "write_gallery", "script_main", "add_size_arguments"]
+__all__ = [
+    "write_report",
+    "write_gallery",
+    "script_main",
+    "add_size_arguments",
+    "measured_costs",
+    "data_needs",
+    "print_claims",
+]
 
 
 # The paper's figures and tables in its order, then what the library adds.  Entries not registered
@@ -289,19 +297,100 @@ def _natural(name: str) -> tuple:
     return head, int(tail) if tail else -1
 
 
+def _compute_seconds(result: dict) -> float:
+    """Training time recorded in a result (the sum of its runs' ``epoch_time``), else its wall
+    time: a result rebuilt from recorded seeds took seconds, its runs did not."""
+    total = 0.0
+
+    def walk(obj):
+        nonlocal total
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key == "epoch_time" and isinstance(value, list):
+                    total += sum(v for v in value if isinstance(v, int | float))
+                else:
+                    walk(value)
+        elif isinstance(obj, list):
+            for value in obj:
+                walk(value)
+
+    walk({k: v for k, v in result.items() if k not in ("params", "claims")})
+    wall = result.get("wall_time_s")
+    return max(total, float(wall) if isinstance(wall, int | float) else 0.0)
+
+
+def measured_costs(figures_dir: str | Path = "figures") -> dict[str, dict[str, float]]:
+    """``{name: {size: seconds}}`` measured by the recorded results in ``figures_dir`` (and its
+    ``full/`` and ``smoke/`` folders): one core's compute time of each size, where recorded."""
+    figures_dir = Path(figures_dir)
+    out: dict[str, dict[str, float]] = {}
+    paths = [*figures_dir.glob("*.json"), *figures_dir.glob("full/*.json"),
+             *figures_dir.glob("smoke/*.json")]  # fmt: skip
+    for path in sorted(paths):
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(result, dict) or result.get("name") not in EXPERIMENTS:
+            continue
+        seconds = _compute_seconds(result)
+        # under a second: a result rebuilt from recorded seeds that kept no epoch times
+        if seconds >= 1.0 and not result.get("partial"):
+            out.setdefault(result["name"], {})[result.get("size", "?")] = seconds
+    return out
+
+
+def data_needs(name: str) -> str:
+    """The datasets experiment ``name`` reads at each size (``synthetic`` when it draws its own)."""
+    exp = EXPERIMENTS[name]
+    by_size = {}
+    for size, params in exp.sizes.items():
+        data = params.get("datasets") or params.get("dataset")
+        data = data if isinstance(data, list | tuple) else [data] if data else []
+        real = [d for d in data if not str(d).startswith("tiny")]
+        by_size[size] = ", ".join(real) or "synthetic"
+    sizes = {}
+    for size, data in by_size.items():
+        sizes.setdefault(data, []).append(size)
+    return "; ".join(f"{d} ({', '.join(s)})" if len(sizes) > 1 else d for d, s in sizes.items())
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def cost_line(name: str, costs: dict[str, dict[str, float]]) -> str:
+    """``quick 12 min, full 3.5 h``: the sizes with a recorded result (smoke ones seconds)."""
+    measured = costs.get(name, {})
+    done = [f"{s} {_duration(measured[s])}" for s in ("smoke", "quick", "full") if s in measured]
+    rest = [s for s in ("quick", "full") if s not in measured]
+    text = ", ".join(done) or "not measured"
+    return text + (f" ({', '.join(rest)} not measured)" if done and rest else "")
+
+
 def add_size_arguments(parser: argparse.ArgumentParser) -> None:
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
         "--full", dest="size", action="store_const", const="full", help="the paper's full size"
     )
     size.add_argument(
-        "--smoke", dest="size", action="store_const", const="smoke", help="seconds (CI)"
-    )
+        "--quick", dest="size", action="store_const", const="quick",
+        help="minutes on 2 cores (the default)",
+    )  # fmt: skip
+    size.add_argument(
+        "--smoke", dest="size", action="store_const", const="smoke",
+        help="seconds (CI); smoke results are never judged",
+    )  # fmt: skip
     parser.set_defaults(size="quick")
     parser.add_argument(
         "--seeds", type=int, default=None, help="number of seeds (overrides the size's)"
     )
-    parser.add_argument("--jobs", type=int, default=1, help="joblib processes for runs over seeds")
+    parser.add_argument(
+        "--jobs", type=int, default=1,
+        help="joblib processes for runs over seeds (-1: all CPUs; capped at the CPUs available)",
+    )  # fmt: skip
     parser.add_argument(
         "--cached-only",
         action="store_true",
@@ -324,6 +413,13 @@ def script_main(name: str, argv: Sequence[str] | None = None) -> dict:
 
 
 def print_claims(result: dict) -> None:
-    print(f"{result['name']} ({result['size']}, {result['wall_time_s']:.1f} s): {result['title']}")
+    """The verdicts of a result, a line each (a smoke result says once that it is not judged)."""
+    n = result.get("params", {}).get("n_seeds")
+    seeds = f", {n} seed{'s' if n != 1 else ''}" if isinstance(n, int) else ""
+    print(f"{result['name']} ({result['size']} size{seeds}, {result['wall_time_s']:.1f} s): "
+          f"{result['title']}")  # fmt: skip
+    if result["size"] == "smoke" and result["claims"]:
+        print("  smoke size: a toy problem that checks the code runs; its results are never "
+              "judged against the paper (every verdict n/a)")  # fmt: skip
     for c in result["claims"]:
         print(f"  [{c['verdict']:>14}] {c['claim']}: paper {c['paper']}, ours {c['ours']}")

@@ -193,7 +193,8 @@ def rate_rule(
     significantly positive (``rate - k s.e. > 0``); ``not checkable`` without enough sizes/seeds."""
     if not checkable:
         return "not checkable"
-    return statement(not (decreasing and all(r - k * s > 0 for r, s in zip(rates, ses, strict=True))))
+    significant = all(r - k * s > 0 for r, s in zip(rates, ses, strict=True))
+    return statement(not (decreasing and significant))
 
 
 # ------------------------------------------------------------------ over seeds

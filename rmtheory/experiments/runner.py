@@ -37,6 +37,7 @@ __all__ = [
     "cache_key",
     "to_json",
     "DamagedRecord",
+    "discard_damaged",
 ]
 
 
@@ -132,6 +133,14 @@ def _read_record(path: Path) -> dict | None:
     return None
 
 
+def discard_damaged(path: Path, why: str, *with_it: Path) -> None:
+    """Warn that ``path`` (a record or checkpoint) is damaged and remove it (and ``with_it``, the
+    files that only make sense beside it), so the run it belongs to is computed again."""
+    warnings.warn(f"damaged {path}: {why}; computing it again", DamagedRecord, stacklevel=3)
+    for p in (path, *with_it):
+        Path(p).unlink(missing_ok=True)
+
+
 def _incomplete(results: dict[int, dict], paths: dict[int, Path]) -> list[int]:
     """Seeds whose record lacks a key that the other records of the same call have."""
     keys = [set(r) - {"environment"} for r in results.values()]
@@ -152,7 +161,8 @@ def _incomplete(results: dict[int, dict], paths: dict[int, Path]) -> list[int]:
 
 def _label(kwargs: dict) -> str:
     """What a finished unit was, beyond its seed: its arm or method, when it has one."""
-    parts = [f"{k}={kwargs[k]}" for k in ("arm", "method", "layout", "init") if isinstance(kwargs.get(k), str)]
+    named = ("arm", "method", "layout", "init")
+    parts = [f"{k}={kwargs[k]}" for k in named if isinstance(kwargs.get(k), str)]
     proto = kwargs.get("protocol")
     sizes = proto.get("sizes") if isinstance(proto, dict) else None
     if sizes:
@@ -173,7 +183,8 @@ def _progress(name: str, kwargs: dict, seed: int, took: float, left: int, mean: 
         elapsed = time.perf_counter() - ctx.started
         line += f"; {ctx.done} unit(s) in {_minutes(elapsed)}"
         if ctx.expected_s:
-            line += f", about {_minutes(max(ctx.expected_s - elapsed, 0.0))} left (last run: {_minutes(ctx.expected_s)})"
+            left_s = max(ctx.expected_s - elapsed, 0.0)
+            line += f", about {_minutes(left_s)} left (last run: {_minutes(ctx.expected_s)})"
         elif left:
             line += f", {left} more in this batch (about {_minutes(left * mean)})"
     return line
@@ -203,7 +214,8 @@ def map_seeds(
     seeds = list(seeds)
     key = cache_key(kwargs)
     name = getattr(fn, "__name__", "run")
-    paths = {s: None if cache is None else Path(cache) / f"{name}-seed{s}-{key}.json" for s in seeds}
+    folder = None if cache is None else Path(cache)
+    paths = {s: None if folder is None else folder / f"{name}-seed{s}-{key}.json" for s in seeds}
     results: dict[int, dict] = {}
     for s, path in paths.items():
         if path is not None and path.exists():
@@ -266,8 +278,8 @@ def seed_run(
     ``run`` calls ``fn`` for every seed of ``range(params["n_seeds"])`` through
     :func:`map_seeds` with the parameters ``names`` taken from ``params`` (a mapping renames:
     ``{"sizes": "planted_sizes"}`` passes ``params["planted_sizes"]`` as ``sizes``), plus
-    ``fixed`` and ``extra`` keyword arguments, and returns ``summarise(records, params)`` (the records
-    themselves without ``summarise``).  The cache key is that of the keyword arguments passed,
+    ``fixed`` and ``extra`` keyword arguments, and returns ``summarise(records, params)``
+    (the records themselves without ``summarise``).  The cache key is that of the keyword arguments passed,
     whatever their order.
 
     >>> def square(seed, power):

@@ -39,7 +39,7 @@ import numpy as np
 
 from rmtheory.atomic import atomic_write
 from rmtheory.nn.methods import protocol_hooks
-from rmtheory.experiments.runner import checkpoint_dir, seed_run
+from rmtheory.experiments.runner import checkpoint_dir, discard_damaged, seed_run
 from rmtheory.experiments.training.compute import event_records, load_data
 
 __all__ = [
@@ -129,6 +129,22 @@ class _PassProbe:
             loader(state.get("inner", {}))
 
 
+def _read_side(side: Path, ckpt: Path) -> dict | None:
+    """The per-epoch records beside a checkpoint; None (both removed, with a warning) if damaged."""
+    try:
+        records = json.loads(side.read_text())
+    except (OSError, ValueError) as err:
+        why = f"unreadable ({type(err).__name__}: {err})"
+    else:
+        if isinstance(records, dict) and all(
+            isinstance(records.get(k), list) for k in ("never_predicted", "zero_fraction")
+        ):
+            return records
+        why = "not the per-epoch records of a protocol run"
+    discard_damaged(side, why, ckpt)
+    return None
+
+
 def protocol_run(
     seed: int,
     arm: str = "mp",
@@ -175,15 +191,21 @@ def protocol_run(
         ckpt = Path(_checkpoint_dir) / f"protocol-{arm}-seed{seed}-{digest}.npz"
         side = ckpt.with_suffix(".epochs.json")
         if side.exists() and ckpt.exists():
-            per_epoch = json.loads(side.read_text())
+            per_epoch = _read_side(side, ckpt) or per_epoch
 
         def save_side(epoch, model, history):
             # a kill mid-write must not lose the run
             atomic_write(side, json.dumps(per_epoch), what="epoch records")
 
     callbacks = [record] + ([save_side] if ckpt is not None else [])
-    _, h = proto.run((xtr, ytr), (xte, yte), seed=seed, pruner=pruner, sparsifier=sparsifier,
-                  callbacks=callbacks, checkpoint=ckpt, resume=ckpt is not None, verbose=False)  # fmt: skip
+    try:
+        _, h = proto.run((xtr, ytr), (xte, yte), seed=seed, pruner=pruner, sparsifier=sparsifier,
+                      callbacks=callbacks, checkpoint=ckpt, resume=ckpt is not None, verbose=False)  # fmt: skip
+    except ValueError as err:  # a checkpoint that cannot be read names itself: start afresh
+        if ckpt is None or str(ckpt) not in str(err):
+            raise
+        discard_damaged(ckpt, str(err), side)
+        return protocol_run(seed, arm, dataset, subset, protocol, _checkpoint_dir)
     keys = ("test_accuracy", "train_accuracy", "train_loss", "test_loss", "test_loss_paper",
             "n_params", "n_nonzero", "lr", "epoch_time")  # fmt: skip
     out: dict[str, Any] = {k: list(getattr(h, k)) for k in keys}
