@@ -24,7 +24,15 @@ from rmtheory.nn import EnergyPruner as NpEnergy  # noqa: E402
 from rmtheory.nn import MPPruner as NpMP  # noqa: E402
 from rmtheory.nn import linear_schedule  # noqa: E402
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Every tensor of these tests in float64; the default is restored for the rest of the suite."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 # ----- the same network in both backends -----------------------------------------------------------
