@@ -516,6 +516,8 @@ def _npy_header(fp, where: str) -> tuple[tuple[int, ...], np.dtype, bool, int]:
     head = fp.read(8)
     if not head.startswith(b"\x93NUMPY"):
         raise ValueError(f"{where}: not a NumPy .npy array: {_describe_start(head)}")
+    if len(head) < 8:  # the magic string alone, no version bytes
+        raise ValueError(f"{where}: truncated .npy header ({len(head)} bytes, need at least 8)")
     major = head[6]
     try:
         fp.seek(start)
