@@ -258,6 +258,54 @@ def test_cdf_of_ppf_is_identity(beta, p):
     assert tw.sf(tw.isf(1 - p)) == pytest.approx(1 - p, rel=1e-10, abs=1e-15)
 
 
+def _round_trip_bound(x: float, log_density_ratio: float) -> float:
+    """Relative round-trip tolerance: 1e-14 plus 4x what rounding x to float64 alone costs,
+    eps |x| f(x) / F(x) (the condition of F at x; 1e-13 at q = 1e-300, where the slope of log F
+    is ~80)."""
+    return 1e-14 + 4.0 * np.finfo(float).eps * abs(x) * math.exp(log_density_ratio)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(BETAS), st.floats(1e-300, 1.0 - 1e-16))
+def test_ppf_round_trip_to_rounding(beta, p):
+    # |F(ppf(p)) - p| / p at 1e-14, or at the conditioning floor where that is larger; the old
+    # bound above (1e-10) leaves room for a start that was never polished
+    tw = TracyWidom(beta)
+    x = tw.ppf(p)
+    bound = _round_trip_bound(x, tw.logpdf(x) - tw.logcdf(x))
+    assert abs(tw.cdf(x) - p) <= bound * p
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(BETAS), st.floats(1e-35, 1.0 - 1e-16))
+def test_isf_round_trip_to_rounding(beta, q):
+    tw = TracyWidom(beta)
+    x = tw.isf(q)
+    bound = _round_trip_bound(x, tw.logpdf(x) - tw.logsf(x))
+    assert abs(tw.sf(x) - q) <= bound * q
+
+
+@pytest.mark.parametrize("beta", BETAS)
+def test_round_trip_in_the_bulk_is_1e14(beta):
+    # where the conditioning allows it, the flat 1e-14 of the contract (measured: the inverse
+    # series without its Newton polish reaches 1.2e-14 here; a polish with the slope's sign
+    # flipped fails for every beta)
+    tw = TracyWidom(beta)
+    p = np.random.default_rng(beta).uniform(1e-3, 1 - 1e-3, 100_000)
+    assert np.max(np.abs(tw.cdf(tw.ppf(p)) - p) / p) <= 1e-14
+    assert np.max(np.abs(tw.sf(tw.isf(p)) - p) / p) <= 1e-14
+
+
+@pytest.mark.parametrize("beta", BETAS)
+def test_quantiles_monotone_across_knot_intervals(beta):
+    # the inverse is a series per knot interval: no step back at the joins
+    tw = TracyWidom(beta)
+    p = np.unique(np.concatenate([np.linspace(1e-6, 1 - 1e-6, 200001), np.logspace(-300, -1, 20001)]))
+    assert np.all(np.diff(tw.ppf(p)) >= 0)
+    q = p[p > 1e-35]
+    assert np.all(np.diff(tw.isf(q)) <= 0)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from(BETAS), st.floats(1e-35, 0.5))
 def test_isf_is_relative_accurate_for_small_q(beta, q):
