@@ -15,7 +15,7 @@ from rmtheory.approximation import (
     wigner_theta_asymptotic,
     wigner_theta_empirical,
 )
-from rmtheory.bema import BEMA, mp_goodness_of_fit
+from rmtheory.bema import BEMA, NotFittedError, mp_goodness_of_fit
 from rmtheory.confidence import (
     PruningBound,
     accuracy_from_confidence,
@@ -96,6 +96,7 @@ __all__ = [
     "wigner_eigenvector_overlap",
     "wigner_outlier_eigenvalue",
     "BEMA",
+    "NotFittedError",
     "EnergyRule",
     "GavishDonohoRule",
     "MPRule",
