@@ -541,7 +541,9 @@ class MarchenkoPastur(Law):
             level = np.minimum((q[cont] - self.atom) / self._mass, 1.0)
             out[cont] = self._dual._invert(level, from_upper=False)
         out[valid & ~cont] = 0.0
-        return out
+        # the dual's upper edge ratio * sigma2 * (1 + 1/sqrt(ratio))^2 may round an ulp above
+        # this law's (1 + sqrt(ratio))^2 * sigma2: keep the quantile on this law's support
+        return np.minimum(out, self.lambda_plus)
 
     # ------------------------------------------------------------------ moments
     def moment(self, k: int) -> float:
