@@ -11,19 +11,29 @@ apart.  ``rmtheory reproduce NAME --full`` then reads the records.
     python tools/run_full_background.py table1 --arms normal mp --seeds 3:10   # more seeds
     python tools/run_full_background.py table1 --sizes 784,2000,2000,1000,500,10 --arms normal mp
     python tools/run_full_background.py headline --arms normal mp output_only --seeds 6:30
+    python tools/run_full_background.py headline --arms cut_keep_momentum cut_reset_momentum \
+        shake_output --seeds 0:30 --dead-only          # interventions on the dead-unit seeds
 
 Runs go seed by seed (every chosen arm of a seed, then the next seed), so a stopped worker leaves
 complete paired seeds behind.
 """
 
 import argparse
+import json
 import os
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
 from rmtheory.experiments import EXPERIMENTS, map_seeds
-from rmtheory.experiments.training.protocol import HEADLINE_ARMS, checkpoint_dir, protocol_run
+from rmtheory.experiments.runner import cache_key
+from rmtheory.experiments.training.protocol import (
+    DEAD_FRACTION,
+    HEADLINE_ARMS,
+    INTERVENTION_ARMS,
+    checkpoint_dir,
+    protocol_run,
+)
 
 
 def _alive(pid: int) -> bool:
@@ -66,9 +76,23 @@ def _runs(name: str, params: dict, arms=None, topologies=None):
             yield f"{name}-{arm}", arm, params["protocol"]
 
 
-def _seed_range(text: str, n_seeds: int) -> range:
+def _seed_range(text: str, n_seeds: int) -> list[int]:
+    """``START:STOP`` or a comma list (``0,3,4``); empty: the size's seeds."""
+    if "," in text or (text and ":" not in text):
+        return [int(s) for s in text.split(",") if s]
     start, _, stop = text.partition(":")
-    return range(int(start or 0), int(stop) if stop else n_seeds)
+    return list(range(int(start or 0), int(stop) if stop else n_seeds))
+
+
+def _dead_after_first_pass(cache: Path, params: dict, proto: dict, seed: int) -> bool | None:
+    """Whether the normal net of ``seed`` has a dead output unit after epoch 1 (None: not run yet)."""
+    key = cache_key({"arm": "normal", "dataset": params["dataset"], "subset": params["subset"],
+                     "protocol": proto})  # fmt: skip
+    path = cache / f"protocol_run-seed{seed}-{key}.json"
+    if not path.exists():
+        return None
+    first = json.loads(path.read_text())["zero_fraction"][0]
+    return any(f >= DEAD_FRACTION for f in first)
 
 
 def main() -> None:
@@ -77,7 +101,10 @@ def main() -> None:
     parser.add_argument("--reverse", action="store_true")
     parser.add_argument("--out", default="figures/full")
     parser.add_argument("--arms", nargs="+", help="arms to run (default: every arm)")
-    parser.add_argument("--seeds", default="", help="START:STOP (default: the size's seeds)")
+    parser.add_argument("--seeds", default="", help="START:STOP or 0,3,4 (default: the size's seeds)")
+    parser.add_argument("--dead-only", action="store_true",
+                        help="intervention arms only on seeds whose normal net has a dead output "
+                        "unit after epoch 1 (seeds without a normal record yet are skipped)")
     parser.add_argument("--sizes", action="append", help="a topology, e.g. 784,2000,10 (repeatable)")
     args = parser.parse_args()
     params = dict(EXPERIMENTS[args.name].sizes["full"])
@@ -90,6 +117,9 @@ def main() -> None:
     units = [(label, arm, proto, s) for s in seeds for label, arm, proto in runs]
     with threadpool_limits(limits=1, user_api="blas"):
         for label, arm, proto, seed in units[:: -1 if args.reverse else 1]:
+            if args.dead_only and arm in INTERVENTION_ARMS:
+                if not _dead_after_first_pass(cache, params, proto, seed):
+                    continue
             claim = Path(ckpt) / f"{label}-seed{seed}.claim"
             if not _claim(claim):
                 continue

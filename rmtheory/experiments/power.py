@@ -1,0 +1,116 @@
+"""What each check can detect: perturbations of the theory under which a verdict must change.
+
+A check that cannot fail is not a check.  Each :class:`Perturbation` names one deliberate error
+in the theory an experiment checks (the law's variance × (1 + ε), a bound's constant × c, the sign
+of a predicted effect), how to apply it (a context manager that patches the code for the length
+of one run) and the verdict the named claim must then take.  ``tests/test_power*.py`` run every
+registered perturbation at the small size given here and fail when a check does not flip, and
+the claim states the same sensitivity in words on the verdict page (``Claim.power``).
+
+Registering lives beside the claims (each family's ``entries`` module calls :func:`register`),
+so adding a check and stating its power happen in one place.
+
+>>> import contextlib
+>>> p = Perturbation("demo", "a wrong constant", claim="bound", expect=("violated",),
+...                  patch=contextlib.nullcontext, params={"n_seeds": 1})
+>>> p.flips("holds", "violated"), p.flips("holds", "holds")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["Perturbation", "PERTURBATIONS", "register", "perturbations", "judge"]
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """One deliberate error in the theory behind experiment ``experiment``'s claim ``claim``.
+
+    Parameters
+    ----------
+    experiment : str
+        The registry name (``EXPERIMENTS[experiment]``).
+    what : str
+        The error in words, as the verdict page shows it ("σ² × 1.05").
+    claim : str
+        A substring of the claim's text that picks the claim (unique within the experiment).
+    expect : tuple of str
+        The verdicts the claim may take under the perturbation (e.g. ``("violated",)``).
+    patch : callable
+        ``patch()`` returns a context manager that applies the error (e.g. ``unittest.mock.patch``
+        of a constant) for the length of one run.
+    params : mapping
+        The size the check runs at: overrides of the experiment's ``quick`` parameters, chosen so
+        the unperturbed run is judged (not smoke) and fast enough for the default test tier.
+    """
+
+    experiment: str
+    what: str
+    claim: str
+    expect: tuple[str, ...]
+    patch: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "expect", tuple(self.expect))
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        if not self.expect:
+            raise ValueError("expect must name at least one verdict")
+
+    def flips(self, before: str, after: str) -> bool:
+        """Whether the check detected the error: the verdict moved, to one of ``expect``."""
+        return after != before and after in self.expect
+
+
+#: Every registered perturbation, in registration order.
+PERTURBATIONS: list[Perturbation] = []
+
+
+def register(p: Perturbation) -> Perturbation:
+    """Add ``p`` to :data:`PERTURBATIONS` (one per experiment, claim and error)."""
+    if any((q.experiment, q.claim, q.what) == (p.experiment, p.claim, p.what)
+           for q in PERTURBATIONS):  # fmt: skip
+        raise ValueError(f"perturbation {p.what!r} of {p.experiment}/{p.claim!r} registered twice")
+    PERTURBATIONS.append(p)
+    return p
+
+
+def perturbations(experiment: str | None = None) -> list[Perturbation]:
+    """The registered perturbations (of one experiment when named)."""
+    return [p for p in PERTURBATIONS if experiment is None or p.experiment == experiment]
+
+
+def _verdict(result: dict, exp: Any, claim: str) -> str:
+    found = [c for c in exp.claims(result) if claim in c.claim]
+    if len(found) != 1:
+        names = [c.claim for c in exp.claims(result)]
+        raise LookupError(f"claim {claim!r} matches {len(found)} claims of {exp.name}: {names}")
+    return found[0].verdict
+
+
+def judge(p: Perturbation, *, jobs: int = 1) -> tuple[str, str]:
+    """(verdict without, verdict with the error) of ``p``'s claim, each from a fresh run."""
+    from rmtheory.experiments import EXPERIMENTS
+
+    exp = EXPERIMENTS[p.experiment]
+    params = {**exp.sizes["quick"], **p.params}
+
+    def once() -> str:
+        from rmtheory.experiments.registry import to_json
+
+        # as reproduce builds it, judged at quick size; nothing cached, so the patch takes effect
+        raw = exp.run(params=params, jobs=jobs, cache=None)
+        result = to_json({"name": exp.name, "title": exp.title, "size": "quick",
+                          "params": params, "follows": exp.follows, **raw})  # fmt: skip
+        return _verdict(result, exp, p.claim)
+
+    before = once()
+    with p.patch():
+        after = once()
+    return before, after
