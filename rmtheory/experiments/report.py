@@ -156,18 +156,20 @@ def _rows_of(name: str, result: dict, path: Path, rows: list, seen: dict) -> lis
         note = c.get("note", "").replace("|", "/")
         if result.get("partial"):
             note = f"PARTIAL ({result['partial']}). {note}"
+        tags = "".join(f" *{t}*" for t in c.get("tags", ()))
+        power = c.get("power", "").replace("|", "/") or "not stated"
         body.append(
             f"| {name} | {result['size']} | {c['claim']} | {c['paper']} | {c['ours']} | "
-            f"**{c['verdict']}** | `{path.as_posix()}` | {note} |"
+            f"**{c['verdict']}**{tags} | {power} | `{path.as_posix()}` | {note} |"
         )
     if shared:
         body.append(
             f"| {name} | {result['size']} | same claims as {', '.join(sorted(set(shared)))} | "
-            f"| | | `{path.as_posix()}` | |"
+            f"| | | | `{path.as_posix()}` | |"
         )
     elif not result.get("claims"):
         body.append(f"| {name} | {result['size']} | (no numbered claim: a figure of data) "
-                    f"| | | **n/a** | `{path.as_posix()}` | |")  # fmt: skip
+                    f"| | | **n/a** | none: nothing judged | `{path.as_posix()}` | |")  # fmt: skip
     return body
 
 
@@ -192,7 +194,8 @@ def write_report(
         if name not in EXPERIMENTS:
             if name in NOT_REGISTERED:
                 sections[section].append(
-                    f"| {name} | — | {NOT_REGISTERED[name]} | | | **not checkable** | | |"
+                    f"| {name} | — | {NOT_REGISTERED[name]} | | | **not checkable** | none: no "
+                    "number | | |"
                 )
             continue
         if name not in found:
@@ -200,8 +203,8 @@ def write_report(
             continue
         sections[section] += _rows_of(name, *found[name], rows, seen)
     header = [
-        "| figure | size | claim | paper / theory | ours | verdict | source | note |",
-        "|---|---|---|---|---|---|---|---|",
+        "| figure | size | claim | paper / theory | ours | verdict | power | source | note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     headline = _headline_sentences(found)
     lines = [
@@ -213,6 +216,11 @@ def write_report(
         "*reproduced*: our number agrees with the paper's within the tolerance stated in the",
         "experiment; *partly*: loosely or in trend only; *not reproduced*; for theorems *holds*,",
         "*violated*, *vacuous* (true but useless) or *not checkable*; *n/a*: no paper number.",
+        "*by construction*: the row's quantity is fixed by how it is built, so it cannot fail; it",
+        "is counted apart and is not evidence. A verdict marked *calibrated* rests on a constant",
+        "fitted to the paper (the threshold T); *substitute*: judged on a stand-in for the paper's",
+        "net or data. The *power* column says what deliberate error in the theory flips the row's",
+        "verdict (`tests/test_power*.py` checks each one), or why the row has none.",
         "",
         "## Summary",
         "",

@@ -46,8 +46,14 @@ __all__ = [
     "paired_seeds",
     "paired_difference",
     "paired_gain",
+    "paired_effect",
+    "range_on_seeds",
+    "variance_test",
+    "variance_rule",
+    "mean_sd",
     "unpaired_gain",
     "seed_majority",
+    "TAGS",
 ]
 
 #: Verdicts of a claim: against the paper's numbers (figures, tables) or of a statement (theorems).
@@ -59,8 +65,13 @@ VERDICTS = (
     "violated",
     "vacuous",
     "not checkable",
+    "by construction",
     "n/a",
 )
+#: Labels a claim may carry beside its verdict: ``calibrated`` (the number depends on a constant
+#: fitted to the paper, e.g. the pruning threshold T), ``substitute`` (judged on a stand-in for
+#: the paper's net or data, not the paper's own).
+TAGS = ("calibrated", "substitute")
 #: A statement is "violated" when its Monte Carlo p-value (Bonferroni-corrected) is below this.
 ALPHA = 1e-3
 
@@ -70,7 +81,9 @@ class Claim:
     """One numbered claim of the paper with our value and a verdict.
 
     ``power`` says what the check is sensitive to (a perturbation under which it must change
-    verdict); empty where none is stated yet.
+    verdict), or why it has none ("none: ..."); ``tags`` are labels from :data:`TAGS`.  A row
+    that cannot fail (its quantity is fixed by how it is built) has the verdict
+    ``by construction``, which the verdict page counts apart.
     """
 
     claim: str
@@ -79,16 +92,23 @@ class Claim:
     verdict: str  # one of VERDICTS
     note: str = ""
     power: str = ""
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        object.__setattr__(self, "tags", tuple(self.tags))
+        bad = [t for t in self.tags if t not in TAGS]
+        if bad:
+            raise ValueError(f"tags must be among {TAGS}, got {bad}")
 
     def as_dict(self) -> dict:
-        """The JSON record of the claim (``power`` only where one is stated)."""
+        """The JSON record of the claim (``power`` and ``tags`` only where stated)."""
         out = {k: getattr(self, k) for k in ("claim", "paper", "ours", "verdict", "note")}
         if self.power:
             out["power"] = self.power
+        if self.tags:
+            out["tags"] = list(self.tags)
         return out
 
 
@@ -231,6 +251,75 @@ def paired_gain(lo: float, n: int, gain_seeds: int, min_seeds: int = 3) -> str:
     """Paired over seeds: ``reproduced`` with >= ``min_seeds`` seeds and the CI's lower end
     ``lo`` above 0; ``partly`` when some seed gains (``gain_seeds > 0``)."""
     return grade(n >= min_seeds and lo > 0, gain_seeds > 0)
+
+
+def paired_effect(
+    mean: float, lo: float, hi: float, n: int, paper: float, min_seeds: int = 3
+) -> str:
+    """A paired effect over seeds against the paper's effect ``paper`` (its sign is the
+    paper's direction): ``reproduced`` with >= ``min_seeds`` seeds and the 95 % CI ``[lo, hi]``
+    wholly on the paper's side of 0; ``partly`` when the mean is in the paper's direction and
+    the CI covers both 0 and ``paper``; ``not reproduced`` otherwise; ``n/a`` without a CI
+    (fewer than 2 seeds).
+
+    >>> paired_effect(7.7, -7.9, 23.3, 6, paper=13.5)
+    'partly'
+    >>> paired_effect(7.7, 2.0, 13.0, 30, paper=13.5)
+    'reproduced'
+    >>> paired_effect(-1.0, -3.0, 1.0, 30, paper=13.5)
+    'not reproduced'
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)) or n < 2:
+        return "n/a"
+    sign = 1.0 if paper >= 0 else -1.0
+    lo_s, hi_s = sorted((sign * lo, sign * hi))
+    if n >= min_seeds and lo_s > 0:
+        return "reproduced"
+    covers = lo_s <= 0 <= hi_s and lo_s <= abs(paper) <= hi_s
+    return grade(False, sign * mean > 0 and covers)
+
+
+def range_on_seeds(values: Sequence[float], lo: float, hi: float) -> str:
+    """A paper range ``[lo, hi]`` judged on the seeds, not their mean: ``reproduced`` when
+    every seed lies in it, ``partly`` when at least one does, ``not reproduced`` when none.
+
+    >>> range_on_seeds([60.0, 98.0], 70, 85)
+    'not reproduced'
+    """
+    v = np.asarray(values, np.float64)
+    if v.size == 0 or not np.all(np.isfinite(v)):
+        return "n/a"
+    inside = (v >= lo) & (v <= hi)
+    return grade(bool(inside.all()), bool(inside.any()))
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and standard deviation (ddof 1, the one convention of every table; nan for one
+    value)."""
+    v = np.asarray(values, np.float64)
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else math.nan
+
+
+def variance_test(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
+    """(sd ratio b/a, one-sided F-test p-value of var(b) < var(a), Brown–Forsythe/Levene
+    p-value (median-centred, two-sided)) of two samples (ddof 1)."""
+    from scipy import stats
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    va, vb = a.var(ddof=1), b.var(ddof=1)
+    ratio = math.sqrt(vb / va) if va > 0 else math.inf
+    p_f = float(stats.f.cdf(vb / va, b.size - 1, a.size - 1)) if va > 0 else math.nan
+    p_lev = float(stats.levene(a, b, center="median").pvalue)
+    return ratio, p_f, p_lev
+
+
+def variance_rule(ratio: float, p_levene: float, alpha: float = 0.05) -> str:
+    """"Decreases the variance": ``reproduced`` when the pruned sd is smaller (``ratio < 1``)
+    and the Levene test rejects equal variances at ``alpha``; ``partly`` when smaller but not
+    significant; ``not reproduced`` when not smaller."""
+    if not math.isfinite(ratio):
+        return "n/a"
+    return grade(ratio < 1 and p_levene < alpha, ratio < 1)
 
 
 def unpaired_gain(normal: Sequence[float], pruned: Sequence[float], z: float = 2.0,
