@@ -89,23 +89,41 @@ def _headline_sentences(found: dict) -> list[str]:
         by = {c["claim"]: c for c in result.get("claims", [])}
         gain = next((c for k, c in by.items() if k.startswith("headline: MP pruning raises")), None)
         if gain is not None:
+            parts = [c for k, c in by.items() if k.startswith("headline: ") and c is not gain]
+            levels = "; ".join(f"{c['claim'][len('headline: '):]} {c['paper']}: "
+                               f"**{c['verdict']}**" for c in parts)  # fmt: skip
+            size = gain["note"].rsplit("; ", 1)[-1] if "paper's" in gain["note"] else ""
             out.append(
                 f"- **Does MP pruning raise MNIST accuracy from 70–85 % to 98.5 %?** Under the "
-                f"authors' own protocol ({result['size']} size): **{gain['verdict']}** — pruned − "
-                f"normal = {gain['ours']}. (`{path.as_posix()}`)"
+                f"authors' own protocol ({result['size']} size): the gain is "
+                f"**{gain['verdict']}** — pruned − normal = {gain['ours']}"
+                + (f" ({size})" if size else "") + (f"; {levels}" if levels else "")
+                + f". (`{path.as_posix()}`)"
             )
         cause = [c for k, c in by.items() if k.startswith("mechanism:") and " vs normal" in k]
         if cause:
             parts = "; ".join(
                 f"{c['claim'][len('mechanism: ') :].replace(' vs normal (points)', '')} "
-                f"{c['ours'].split(';')[0]} ({c['note']})"
+                f"{c['ours'].split(';')[0]} ({c['note'].split(';')[0]})"
                 for c in cause
             )
             out.append(
                 "- **Why?** With a ReLU after the output layer some class outputs die (zero on "
-                "almost every image) and their classes are never predicted; the rank cut of the "
-                f"output layer revives them. One ingredient at a time (paired CI): {parts}."
+                "almost every image) and their classes are never predicted; changing the output "
+                "layer revives them. An ingredient is said to cause a gain only when its paired "
+                f"95 % CI lies above 0. One ingredient at a time: {parts}."
             )
+        cond = [c for k, c in by.items() if k.startswith("mechanism: mp − normal on seeds")]
+        if cond:
+            out.append("  Conditional on the mechanism: " + "; ".join(
+                f"{c['claim'].split('on seeds ')[1].replace(' (points)', '')}: "
+                f"{c['ours']}" for c in cond) + ".")  # fmt: skip
+        shots = [c for k, c in by.items() if k.startswith("intervention")]
+        if shots:
+            out.append("  One-shot interventions from the epoch-1 state of the dead-unit seeds: "
+                       + "; ".join(f"{c['claim'].split(': ', 1)[1].replace(' (points)', '')} "
+                                   f"{c['ours'].split(' (95%')[0]} ({c['note']})"
+                                   for c in shots) + ".")  # fmt: skip
         relu = next((c for k, c in by.items() if k.startswith("without the final ReLU")), None)
         if relu is not None:
             out.append(

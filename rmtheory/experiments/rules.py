@@ -47,6 +47,9 @@ __all__ = [
     "paired_difference",
     "paired_gain",
     "paired_effect",
+    "paired_sign",
+    "detectable_shift",
+    "detectable_sd_ratio",
     "range_on_seeds",
     "variance_test",
     "variance_rule",
@@ -259,8 +262,8 @@ def paired_effect(
     """A paired effect over seeds against the paper's effect ``paper`` (its sign is the
     paper's direction): ``reproduced`` with >= ``min_seeds`` seeds and the 95 % CI ``[lo, hi]``
     wholly on the paper's side of 0; ``partly`` when the mean is in the paper's direction and
-    the CI covers both 0 and ``paper``; ``not reproduced`` otherwise; ``n/a`` without a CI
-    (fewer than 2 seeds).
+    the CI covers both 0 and ``paper`` (or lies on the paper's side with too few seeds);
+    ``not reproduced`` otherwise; ``n/a`` without a CI (fewer than 2 seeds).
 
     >>> paired_effect(7.7, -7.9, 23.3, 6, paper=13.5)
     'partly'
@@ -273,10 +276,50 @@ def paired_effect(
         return "n/a"
     sign = 1.0 if paper >= 0 else -1.0
     lo_s, hi_s = sorted((sign * lo, sign * hi))
-    if n >= min_seeds and lo_s > 0:
-        return "reproduced"
+    if lo_s > 0:  # the paper's direction shown; too few seeds to call it reproduced
+        return grade(n >= min_seeds, True)
     covers = lo_s <= 0 <= hi_s and lo_s <= abs(paper) <= hi_s
     return grade(False, sign * mean > 0 and covers)
+
+
+def paired_sign(mean: float, lo: float, hi: float, n: int, sign: int, min_seeds: int = 3) -> str:
+    """A paired effect whose paper states a direction (``sign`` +1 or −1) but no size:
+    ``reproduced`` with >= ``min_seeds`` seeds and the CI wholly on that side of 0, ``partly``
+    when only the mean is, ``not reproduced`` otherwise; ``n/a`` without a CI.
+
+    >>> paired_sign(-0.24, -0.34, -0.14, 30, sign=-1)
+    'reproduced'
+    """
+    if sign not in (1, -1):
+        raise ValueError(f"sign must be +1 or -1, got {sign!r}")
+    if not (math.isfinite(lo) and math.isfinite(hi)) or n < 2:
+        return "n/a"
+    lo_s, hi_s = sorted((sign * lo, sign * hi))
+    return grade(n >= min_seeds and lo_s > 0, sign * mean > 0)
+
+
+def detectable_shift(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest true paired mean a two-sided t-test at ``alpha`` detects with probability
+    ``power`` over ``n`` seeds whose differences have standard deviation ``sd``:
+    ``(t_{1-α/2, n-1} + t_{power, n-1}) · sd / √n`` (the usual normal-approximation formula with
+    t quantiles; e.g. Lehmann & Romano, *Testing Statistical Hypotheses*, §3.1).  This is the
+    power of a seed-paired check: a gain of this size would not be missed."""
+    from scipy import stats
+
+    if n < 2 or not math.isfinite(sd):
+        return math.nan
+    t = stats.t.ppf(1 - alpha / 2, n - 1) + stats.t.ppf(power, n - 1)
+    return float(t * sd / math.sqrt(n))
+
+
+def detectable_sd_ratio(n_a: int, n_b: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The largest true sd ratio (b / a, below 1) the one-sided F-test of var(b) < var(a) at
+    ``alpha`` detects with probability ``power``: ``ρ² = F_α(n_b−1, n_a−1) / F_power(n_b−1,
+    n_a−1)``, since the test rejects when ``ρ² F < F_α`` with ``F`` an F variable."""
+    from scipy import stats
+
+    d = (n_b - 1, n_a - 1)
+    return float(math.sqrt(stats.f.ppf(alpha, *d) / stats.f.ppf(power, *d)))
 
 
 def range_on_seeds(values: Sequence[float], lo: float, hi: float) -> str:
@@ -314,7 +357,7 @@ def variance_test(a: Sequence[float], b: Sequence[float]) -> tuple[float, float,
 
 
 def variance_rule(ratio: float, p_levene: float, alpha: float = 0.05) -> str:
-    """"Decreases the variance": ``reproduced`` when the pruned sd is smaller (``ratio < 1``)
+    """The claim "decreases the variance": ``reproduced`` when the pruned sd is smaller (``ratio < 1``)
     and the Levene test rejects equal variances at ``alpha``; ``partly`` when smaller but not
     significant; ``not reproduced`` when not smaller."""
     if not math.isfinite(ratio):
