@@ -1,4 +1,7 @@
-"""Validation script for ablation (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for ablation (beyond the paper's numbered figures): MP vs Gavish-Donoho vs
+energy vs magnitude vs no pruning, with and without final ReLU.
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/ablation.py            # quick size (default)
 python validation/ablation.py --full     # the paper's size

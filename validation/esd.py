@@ -1,4 +1,7 @@
-"""Validation script for esd (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for esd (beyond the paper's numbered figures): ESD of a trained hidden layer
+with the BEMA-fitted MP law.
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/esd.py            # quick size (default)
 python validation/esd.py --full     # the paper's size

@@ -1,4 +1,7 @@
-"""Validation script for fig1 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig1 (Figure 1): MNIST: test accuracy vs epoch, normal vs pruned (mean ±
+std).
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/fig1.py            # quick size (default)
 python validation/fig1.py --full     # the paper's size

@@ -1,4 +1,7 @@
-"""Validation script for fig10 (parameters and sizes: rmtheory/experiments/catalog_cnn.py).
+"""Validation script for fig10 (Figure 10): CNN on CIFAR-10: training and test accuracy, normal vs
+MP-pruned (mean ± std).
+
+Parameters and sizes: rmtheory/experiments/cnn/entries.py.
 
 python validation/fig10.py            # quick size (default)
 python validation/fig10.py --full     # the paper's size

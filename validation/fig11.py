@@ -1,4 +1,7 @@
-"""Validation script for fig11 (parameters and sizes: rmtheory/experiments/catalog_cnn.py).
+"""Validation script for fig11 (Figure 11): CNN on CIFAR-10: test accuracy vs nonzero parameters
+under magnitude thresholds, after MP-pruned (a) and normal (b) training.
+
+Parameters and sizes: rmtheory/experiments/cnn/entries.py.
 
 python validation/fig11.py            # quick size (default)
 python validation/fig11.py --full     # the paper's size

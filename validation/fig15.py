@@ -1,4 +1,7 @@
-"""Validation script for fig15 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig15 (Figure 15): Wigner matrix plus a rank-one spike: outlier and
+eigenvector overlap (Ex 5.6).
+
+Parameters and sizes: rmtheory/experiments/spikes/entries.py.
 
 python validation/fig15.py            # quick size (default)
 python validation/fig15.py --full     # the paper's size

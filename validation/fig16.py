@@ -1,4 +1,6 @@
-"""Validation script for fig16 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig16 (Figure 16): Singular-vector overlaps of R + S vs the BGN prediction.
+
+Parameters and sizes: rmtheory/experiments/spikes/entries.py.
 
 python validation/fig16.py            # quick size (default)
 python validation/fig16.py --full     # the paper's size

@@ -1,4 +1,6 @@
-"""Validation script for fig17 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig17 (Figure 17): BEMA lambda_+ vs alpha and beta on Example 9.1.
+
+Parameters and sizes: rmtheory/experiments/bema/entries.py.
 
 python validation/fig17.py            # quick size (default)
 python validation/fig17.py --full     # the paper's size

@@ -1,4 +1,7 @@
-"""Validation script for fig2 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig2 (Figure 2): MNIST: training accuracy and loss vs epoch, normal vs
+pruned.
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/fig2.py            # quick size (default)
 python validation/fig2.py --full     # the paper's size

@@ -1,4 +1,7 @@
-"""Validation script for fig21 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig21 (Figure 21): Example 9.3: test accuracy vs singular values of W1
+kept, with the BEMA rank.
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/fig21.py            # quick size (default)
 python validation/fig21.py --full     # the paper's size

@@ -1,4 +1,7 @@
-"""Validation script for fig22 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig22 (Figure 22): He and Xavier initialisations with MP pruning and L1+L2
+(test accuracy vs epoch).
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/fig22.py            # quick size (default)
 python validation/fig22.py --full     # the paper's size

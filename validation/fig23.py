@@ -1,11 +1,12 @@
-"""Validation script for fig23 (parameters and sizes: rmtheory/experiments/catalog_theory.py).
+"""Validation script for fig23 (Figure 23): The regression data of §10.3 (noisy target on [0, 2]).
+
+Parameters and sizes: rmtheory/experiments/theory/entries.py.
 
 python validation/fig23.py            # quick size (default)
 python validation/fig23.py --full     # the paper's size
 python validation/fig23.py --smoke    # seconds (CI)
 """
 
-import rmtheory.experiments.catalog_theory  # noqa: F401  (registers fig23 until the package imports it)
 from rmtheory.experiments import script_main
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""Validation script for fig25 (parameters and sizes: rmtheory/experiments/catalog_theory.py).
+"""Validation script for fig25 (Figure 25): Regression: test MSE and learned functions, unpruned vs
+MP-pruned.
+
+Parameters and sizes: rmtheory/experiments/theory/entries.py.
 
 python validation/fig25.py            # quick size (default)
 python validation/fig25.py --full     # the paper's size
 python validation/fig25.py --smoke    # seconds (CI)
 """
 
-import rmtheory.experiments.catalog_theory  # noqa: F401  (registers fig25 until the package imports it)
 from rmtheory.experiments import script_main
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""Validation script for fig26 (parameters and sizes: rmtheory/experiments/catalog_theory.py).
+"""Validation script for fig26 (Figure 26): The polynomial-boundary two-class data set (§10.4).
+
+Parameters and sizes: rmtheory/experiments/theory/entries.py.
 
 python validation/fig26.py            # quick size (default)
 python validation/fig26.py --full     # the paper's size
 python validation/fig26.py --smoke    # seconds (CI)
 """
 
-import rmtheory.experiments.catalog_theory  # noqa: F401  (registers fig26 until the package imports it)
 from rmtheory.experiments import script_main
 
 if __name__ == "__main__":

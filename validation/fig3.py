@@ -1,4 +1,7 @@
-"""Validation script for fig3 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig3 (Figure 3): Fashion-MNIST: test accuracy vs epoch, normal vs pruned
+(mean ± std).
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/fig3.py            # quick size (default)
 python validation/fig3.py --full     # the paper's size

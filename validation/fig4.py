@@ -1,4 +1,7 @@
-"""Validation script for fig4 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig4 (Figure 4): Fashion-MNIST: training accuracy and loss vs epoch, normal
+vs pruned.
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/fig4.py            # quick size (default)
 python validation/fig4.py --full     # the paper's size

@@ -1,4 +1,6 @@
-"""Validation script for fig5 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig5 (Figure 5): Accuracy around each pruning pass (MNIST).
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/fig5.py            # quick size (default)
 python validation/fig5.py --full     # the paper's size

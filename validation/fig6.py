@@ -1,4 +1,7 @@
-"""Validation script for fig6 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for fig6 (Figure 6): Test accuracy vs nonzero parameters under magnitude
+thresholds, after MP-pruned training.
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/fig6.py            # quick size (default)
 python validation/fig6.py --full     # the paper's size

@@ -1,4 +1,7 @@
-"""Validation script for fig7 (parameters and sizes: rmtheory/experiments/catalog_cnn.py).
+"""Validation script for fig7 (Figure 7): CNN on MNIST: training and test accuracy, normal vs MP-
+pruned (mean ± std).
+
+Parameters and sizes: rmtheory/experiments/cnn/entries.py.
 
 python validation/fig7.py            # quick size (default)
 python validation/fig7.py --full     # the paper's size

@@ -1,4 +1,7 @@
-"""Validation script for fig8 (parameters and sizes: rmtheory/experiments/catalog_cnn.py).
+"""Validation script for fig8 (Figure 8): CNN on Fashion-MNIST: training and test accuracy, normal
+vs MP-pruned (mean ± std).
+
+Parameters and sizes: rmtheory/experiments/cnn/entries.py.
 
 python validation/fig8.py            # quick size (default)
 python validation/fig8.py --full     # the paper's size

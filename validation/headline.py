@@ -1,4 +1,7 @@
-"""Validation script for headline (parameters and sizes: rmtheory/experiments/catalog_headline.py).
+"""Validation script for headline (beyond the paper's numbered figures): The headline gain as the
+authors ran it, and the ingredient that causes it.
+
+Parameters and sizes: rmtheory/experiments/training/headline.py.
 
 python validation/headline.py            # quick size (default)
 python validation/headline.py --full     # the paper's size

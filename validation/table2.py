@@ -1,4 +1,6 @@
-"""Validation script for table2 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for table2 (Table 2): MNIST: parameters before and after MP pruning.
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/table2.py            # quick size (default)
 python validation/table2.py --full     # the paper's size

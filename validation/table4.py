@@ -1,4 +1,6 @@
-"""Validation script for table4 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for table4 (Table 4): Fashion-MNIST: unpruned vs MP-pruned test accuracy.
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/table4.py            # quick size (default)
 python validation/table4.py --full     # the paper's size

@@ -1,4 +1,6 @@
-"""Validation script for table5 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for table5 (Table 5): Fashion-MNIST: parameters before and after MP pruning.
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/table5.py            # quick size (default)
 python validation/table5.py --full     # the paper's size

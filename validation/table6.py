@@ -1,4 +1,6 @@
-"""Validation script for table6 (parameters and sizes: rmtheory/experiments/catalog.py).
+"""Validation script for table6 (Table 6): Fashion-MNIST: train and test losses, normal vs pruned.
+
+Parameters and sizes: rmtheory/experiments/training/entries.py.
 
 python validation/table6.py            # quick size (default)
 python validation/table6.py --full     # the paper's size

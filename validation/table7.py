@@ -1,11 +1,12 @@
-"""Validation script for table7 (parameters and sizes: rmtheory/experiments/catalog_theory.py).
+"""Validation script for table7 (Table 7): Hyper-parameters of the regression problem (§10.3).
+
+Parameters and sizes: rmtheory/experiments/theory/entries.py.
 
 python validation/table7.py            # quick size (default)
 python validation/table7.py --full     # the paper's size
 python validation/table7.py --smoke    # seconds (CI)
 """
 
-import rmtheory.experiments.catalog_theory  # noqa: F401  (registers table7 until the package imports it)
 from rmtheory.experiments import script_main
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""Validation script for theorem42 (parameters and sizes: rmtheory/experiments/catalog_theorems.py).
+"""Validation script for theorem42: Theorem 4.2 (Marchenko–Pastur): Kolmogorov distance of the ESD
+to MP vs N.
+
+Parameters and sizes: rmtheory/experiments/theorems/entries.py.
 
 python validation/theorem42.py            # quick size (default)
 python validation/theorem42.py --full     # the full size

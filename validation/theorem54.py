@@ -1,4 +1,7 @@
-"""Validation script for theorem54 (parameters and sizes: rmtheory/experiments/catalog_theorems.py).
+"""Validation script for theorem54: Theorem 5.4: pruning W = R + S at the MP edge changes δ by at
+most the shift.
+
+Parameters and sizes: rmtheory/experiments/theorems/entries.py.
 
 python validation/theorem54.py            # quick size (default)
 python validation/theorem54.py --full     # the full size

@@ -1,4 +1,7 @@
-"""Validation script for theorem57 (parameters and sizes: rmtheory/experiments/catalog_theorems.py).
+"""Validation script for theorem57: Theorem 5.7 (Pruning Theorem for accuracy): planted Ex 5.5 nets
+and trained nets.
+
+Parameters and sizes: rmtheory/experiments/theorems/entries.py.
 
 python validation/theorem57.py            # quick size (default)
 python validation/theorem57.py --full     # the full size

@@ -1,4 +1,7 @@
-"""Validation script for theorem82 (parameters and sizes: rmtheory/experiments/catalog_theorems.py).
+"""Validation script for theorem82: Theorem 8.2 (Borell–TIS): concentration of ||Rx|| for Gaussian R
+over N.
+
+Parameters and sizes: rmtheory/experiments/theorems/entries.py.
 
 python validation/theorem82.py            # quick size (default)
 python validation/theorem82.py --full     # the full size

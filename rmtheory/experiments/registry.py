@@ -14,6 +14,7 @@ JSON, so an interrupted reproduction resumes where it stopped.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -50,6 +51,13 @@ __all__ = [
     "current_context",
     "seed_run",
     "NothingRecorded",
+    "Schematic",
+    "SCHEMATICS",
+    "register_schematic",
+    "paper_ref",
+    "paper_position",
+    "paper_order",
+    "TABLE_PLACES",
 ]
 
 SIZES = ("smoke", "quick", "full")
@@ -65,6 +73,18 @@ class Experiment:
     claims: Callable[[dict], list[Claim]] = field(default=lambda result: [])
     follows: str = ""  # which of paper / authors' code the experiment follows, and why
     kind: str = "figure"  # "figure" | "table" | "theorem" | "mechanism": the verdict page's section
+    # what of the paper it reproduces ("Figure 12", "Theorem 4.2"; "" for the library's own):
+    # derived from the name by :func:`paper_ref` unless given
+    paper_ref: str = ""
+    # the module that builds the record (where its parameters and sizes live); derived
+    module: str = ""
+
+    def __post_init__(self):
+        # frozen: the derived fields are set once, here, so every index reads the same record
+        if not self.paper_ref:
+            object.__setattr__(self, "paper_ref", paper_ref(self.name))
+        if not self.module:
+            object.__setattr__(self, "module", _caller_module())
 
 
 @dataclass(frozen=True)
@@ -76,12 +96,94 @@ class Alias:
     statement: str
 
 
+@dataclass(frozen=True)
+class Schematic:
+    """A figure of the paper with no number to reproduce (a drawing): the verdict page lists it,
+    in the paper's order, as *not checkable*."""
+
+    name: str
+    statement: str
+    paper_ref: str = ""  # derived from the name, as for an :class:`Experiment`
+
+    def __post_init__(self):
+        if not self.paper_ref:
+            object.__setattr__(self, "paper_ref", paper_ref(self.name))
+
+
 class NothingRecorded(FileNotFoundError):
     """``reproduce(cached_only=True)`` found no recorded seed run to build a result from."""
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 ALIASES: dict[str, Alias] = {}
+SCHEMATICS: dict[str, Schematic] = {}
+
+_NUMBERED = re.compile(r"(fig|table|theorem|lemma|corollary|proposition)(\d+)")
+_WORDS = {"fig": "Figure", "table": "Table", "theorem": "Theorem", "lemma": "Lemma",
+          "corollary": "Corollary", "proposition": "Proposition"}  # fmt: skip
+
+#: Where the paper puts its tables among its figures: Table k stands just before Figure
+#: ``TABLE_PLACES[k]`` (Table 7, the regression hyper-parameters, after the last one, Figure 26).
+#: A fact of the paper's layout, not of the registry: registering an experiment never changes it.
+TABLE_PLACES = {1: 1, 2: 1, 3: 1, 4: 3, 5: 3, 6: 3, 7: 27}
+
+
+def paper_ref(name: str) -> str:
+    """The paper's numbered item an experiment's name stands for; ``""`` for the library's own.
+
+    Figures and tables keep their number; a statement's two digits are section and number (the
+    paper numbers statements within sections, all below 10 here).  A longer statement number is
+    ambiguous (``theorem101``: 10.1 or 1.01?), so it is not guessed: the record states it.
+
+    >>> [paper_ref(n) for n in ("fig12", "table3", "theorem42", "lemma53", "esd", "theorem101")]
+    ['Figure 12', 'Table 3', 'Theorem 4.2', 'Lemma 5.3', '', '']
+    """
+    m = _NUMBERED.fullmatch(name)
+    if m is None:
+        return ""
+    word, digits = _WORDS[m[1]], m[2]
+    if word in ("Figure", "Table"):
+        return f"{word} {int(digits)}"
+    return f"{word} {digits[0]}.{digits[1]}" if len(digits) == 2 else ""
+
+
+def paper_position(ref: str) -> tuple[int, int, int] | None:
+    """Sort key of a figure or table of the paper in its order (``None`` for anything else).
+
+    Figure n sorts at n; Table k just before the figure :data:`TABLE_PLACES` puts it before.
+
+    >>> sorted(["Figure 3", "Table 4", "Figure 2"], key=paper_position)
+    ['Figure 2', 'Table 4', 'Figure 3']
+    """
+    word, _, number = ref.partition(" ")
+    if word == "Figure" and number.isdigit():
+        return int(number), 1, 0
+    if word == "Table" and number.isdigit():
+        k = int(number)
+        if k not in TABLE_PLACES:
+            raise ValueError(
+                f"paper_position: {ref!r} has no place among the figures; add it to "
+                "rmtheory.experiments.registry.TABLE_PLACES (the figure it stands before)"
+            )
+        return TABLE_PLACES[k], 0, k
+    return None
+
+
+def paper_order() -> list[str]:
+    """The names of the paper's figures and tables in its order: every registered experiment
+    and :class:`Schematic` whose :attr:`paper_ref` is a figure or a table."""
+    records = [*EXPERIMENTS.values(), *SCHEMATICS.values()]
+    placed = [(paper_position(r.paper_ref), r.name) for r in records]
+    return [name for key, name in sorted(p for p in placed if p[0] is not None)]
+
+
+def _caller_module() -> str:
+    """The first module outside this one on the stack: the one building an :class:`Experiment`
+    (the dataclass ``__init__`` runs with this module's globals, so it is skipped too)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") in (__name__, "dataclasses"):
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
 
 
 def size_sets(common: dict | None = None, **sizes: dict) -> dict[str, dict[str, Any]]:
@@ -99,6 +201,8 @@ def register(exp: Experiment) -> Experiment:
     missing = [s for s in SIZES if s not in exp.sizes]
     if missing:
         raise ValueError(f"experiment {exp.name!r} lacks parameter sets for {missing}")
+    if exp.name in SCHEMATICS:
+        raise ValueError(f"{exp.name!r} is registered as a schematic (no numbers to reproduce)")
     EXPERIMENTS[exp.name] = exp
     return exp
 
@@ -110,6 +214,23 @@ def register_alias(name: str, target: str, statement: str) -> Alias:
     alias = Alias(name, target, statement)
     ALIASES[name] = alias
     return alias
+
+
+def register_schematic(name: str, statement: str) -> Schematic:
+    """Record a figure of the paper that has no number to reproduce (e.g. a drawing of a layer).
+
+    It is listed on the verdict page in the paper's order as *not checkable*, with ``statement``
+    as the reason; ``rmtheory reproduce name`` says so instead of "unknown experiment".
+    """
+    if name in EXPERIMENTS or name in ALIASES:
+        raise ValueError(f"{name!r} is already an experiment or an alias")
+    if not statement:
+        raise ValueError(f"register_schematic: {name!r} needs a statement (what the figure shows)")
+    schematic = Schematic(name, statement)
+    if paper_position(schematic.paper_ref) is None:
+        raise ValueError(f"register_schematic: {name!r} names no figure or table of the paper")
+    SCHEMATICS[name] = schematic
+    return schematic
 
 
 def resolve(name: str) -> str:
@@ -182,6 +303,11 @@ def reproduce(
     joblib processes.  Returns the result dict (with ``claims``).
     """
     name = resolve(name)
+    if name in SCHEMATICS:
+        raise ValueError(
+            f"{name!r} ({SCHEMATICS[name].paper_ref}) is {SCHEMATICS[name].statement}: "
+            "no numbers to reproduce"
+        )
     if name not in EXPERIMENTS:
         known = ", ".join(sorted([*EXPERIMENTS, *ALIASES]))
         raise ValueError(f"unknown experiment {name!r}; known: {known}")

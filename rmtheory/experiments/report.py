@@ -6,10 +6,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from rmtheory.experiments.registry import ALIASES, EXPERIMENTS, VERDICTS, reproduce
+from rmtheory.atomic import atomic_write
+from rmtheory.experiments.registry import (
+    ALIASES,
+    EXPERIMENTS,
+    SCHEMATICS,
+    VERDICTS,
+    paper_order,
+    reproduce,
+)
 
 __all__ = [
     "write_report",
@@ -19,26 +29,31 @@ __all__ = [
     "measured_costs",
     "data_needs",
     "print_claims",
+    "validation_script",
+    "write_validation_scripts",
 ]
 
 
-# The paper's figures and tables in its order, then what the library adds.  Entries not registered
-# (yet) are listed with the reason.
-PAPER_ORDER = (
-    "table1", "table2", "table3", "fig1", "fig2", "table4", "table5", "table6", "fig3", "fig4",
-    "fig5", "fig6", "fig7", "fig8", "fig9", "fig10", "fig11", "fig12", "fig13", "fig14", "fig15",
-    "fig16", "fig17", "fig18", "fig19", "fig20", "fig21", "fig22", "fig23", "fig24", "fig25",
-    "fig26", "table7",
-)  # fmt: skip
-NOT_REGISTERED = {
-    "fig7": "CNN on MNIST: needs the convolutional trainer (issue 12)",
-    "fig8": "CNN on Fashion-MNIST: needs the convolutional trainer (issue 12)",
-    "fig9": "CNN sparsification sweeps: needs the convolutional trainer (issue 12)",
-    "fig10": "CIFAR-10 CNN: needs the convolutional trainer (issue 12) and the CIFAR-10 archive",
-    "fig11": "CIFAR-10 sparsification: needs the convolutional trainer and the CIFAR-10 archive",
-    "fig19": "a schematic of a 10×10 layer split into 10→2→10 (Example 9.2): no numbers to reproduce",
-    "fig20": "a schematic of the same split: no numbers to reproduce",
-}
+def __getattr__(name: str):
+    """``PAPER_ORDER`` and ``NOT_REGISTERED``, derived from the records on each access (PEP 562),
+    so that an index can never lag behind what is registered.
+
+    ``PAPER_ORDER``: the paper's figures and tables in its order
+    (:func:`rmtheory.experiments.registry.paper_order`); ``NOT_REGISTERED``: those with nothing to
+    check (the :data:`~rmtheory.experiments.registry.SCHEMATICS`) and why.
+    """
+    if name == "PAPER_ORDER":
+        return tuple(paper_order())
+    if name == "NOT_REGISTERED":
+        return {n: _not_checkable(n) for n in SCHEMATICS}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _not_checkable(name: str) -> str:
+    """The reason a schematic's row on the verdict page gives."""
+    return f"{SCHEMATICS[name].statement}: no numbers to reproduce"
+
+
 _RANK = {"smoke": 0, "quick": 1, "full": 2}
 
 
@@ -60,10 +75,13 @@ def _largest_results(figures_dir: Path) -> dict[str, tuple[dict, Path]]:
 
 
 def _ordered_names() -> list[str]:
-    rest = sorted(n for n in EXPERIMENTS if n not in PAPER_ORDER and n != "headline")
+    """The verdict page's order: the headline, the paper's figures and tables in its order, the
+    theorems, then the library's own experiments (each group from the records)."""
+    paper = paper_order()
+    rest = sorted(n for n in EXPERIMENTS if n not in paper and n != "headline")
     theorems = [n for n in rest if EXPERIMENTS[n].kind == "theorem"]
     others = [n for n in rest if n not in theorems]
-    return ["headline", *PAPER_ORDER, *theorems, *others]
+    return ["headline", *paper, *theorems, *others]
 
 
 def _summary(rows: list[tuple]) -> list[str]:
@@ -97,7 +115,8 @@ def _headline_sentences(found: dict) -> list[str]:
                 f"- **Does MP pruning raise MNIST accuracy from 70–85 % to 98.5 %?** Under the "
                 f"authors' own protocol ({result['size']} size): the gain is "
                 f"**{gain['verdict']}** — pruned − normal = {gain['ours']}"
-                + (f" ({size})" if size else "") + (f"; {levels}" if levels else "")
+                + (f" ({size})" if size else "")
+                + (f"; {levels}" if levels else "")
                 + f". (`{path.as_posix()}`)"
             )
         cause = [c for k, c in by.items() if k.startswith("mechanism:") and " vs normal" in k]
@@ -155,7 +174,7 @@ def _full_table_sentences(table) -> list[str]:
 
 
 def _section(name: str) -> str:
-    if name in PAPER_ORDER or name == "headline":
+    if name == "headline" or name in paper_order():
         return "paper"
     exp = EXPERIMENTS.get(name)
     return "theorems" if exp is not None and exp.kind == "theorem" else "beyond"
@@ -210,9 +229,9 @@ def write_report(
     for name in _ordered_names():
         section = _section(name)
         if name not in EXPERIMENTS:
-            if name in NOT_REGISTERED:
+            if name in SCHEMATICS:
                 sections[section].append(
-                    f"| {name} | — | {NOT_REGISTERED[name]} | | | **not checkable** | none: no "
+                    f"| {name} | — | {_not_checkable(name)} | | | **not checkable** | none: no "
                     "number | | |"
                 )
             continue
@@ -436,6 +455,54 @@ def script_main(name: str, argv: Sequence[str] | None = None) -> dict:
     )
     print_claims(result)
     return result
+
+
+def _source_path(module: str) -> str:
+    """``rmtheory/experiments/theory/entries.py`` for ``rmtheory.experiments.theory.entries``."""
+    mod = sys.modules.get(module)
+    if mod is None or not getattr(mod, "__file__", None):
+        return module.replace(".", "/") + ".py"
+    root = Path(sys.modules["rmtheory"].__file__).resolve().parents[1]
+    return Path(mod.__file__).resolve().relative_to(root).as_posix()
+
+
+def validation_script(name: str) -> str:
+    """The text of ``validation/<name>.py``, its header written from the :class:`Experiment`
+    record: the paper reference it reproduces, its title, and the module holding its parameters.
+
+    ``tests/test_house.py`` compares every script with this text, so a header cannot name a
+    module the experiment has left (as 15 of 39 did when the catalogs were split by family).
+    """
+    if name not in EXPERIMENTS:
+        raise ValueError(f"validation_script: {name!r} is not a registered experiment")
+    exp = EXPERIMENTS[name]
+    title = exp.title if exp.title.endswith((".", "?")) else exp.title + "."
+    ref = exp.paper_ref or "beyond the paper's numbered figures"
+    what = f"{name}: {title}" if title.startswith(ref) else f"{name} ({ref}): {title}"
+    head = textwrap.fill(f"Validation script for {what}", width=97)
+    full = "the full size" if exp.kind == "theorem" else "the paper's size"
+    script = f"validation/{name}.py"
+    return (
+        f'"""{head}\n\nParameters and sizes: {_source_path(exp.module)}.\n\n'
+        f"python {script}            # quick size (default)\n"
+        f"python {script} --full     # {full}\n"
+        f"python {script} --smoke    # seconds (CI)\n"
+        '"""\n\nfrom rmtheory.experiments import script_main\n\n'
+        f'if __name__ == "__main__":\n    script_main("{name}")\n'
+    )
+
+
+def write_validation_scripts(folder: str | Path = "validation") -> list[Path]:
+    """(Re)write ``<folder>/<name>.py`` for every registered experiment; returns the paths
+    whose text changed.  Run it after registering or moving an experiment."""
+    changed = []
+    for name in sorted(EXPERIMENTS):
+        path = Path(folder) / f"{name}.py"
+        text = validation_script(name)
+        if not path.exists() or path.read_text() != text:
+            atomic_write(path, text, what="validation script")
+            changed.append(path)
+    return changed
 
 
 def print_claims(result: dict) -> None:
