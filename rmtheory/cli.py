@@ -67,8 +67,17 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from rmtheory.experiments import ALIASES, EXPERIMENTS, reproduce, write_report
+    from rmtheory.experiments.backends import backend_context, check_backend
     from rmtheory.experiments.report import print_claims, write_gallery
 
+    try:
+        backend, device, dtype = check_backend(args.backend, args.device, args.dtype)
+    except (ImportError, ValueError) as err:
+        print(f"rmtheory: {err}", file=sys.stderr)
+        return 2
+    if args.out is None:  # another backend's results never replace the NumPy ones in figures/
+        default = backend == "numpy" and dtype == "float32"
+        args.out = "figures" if default else f"figures/{backend}-{device}-{dtype}"
     if args.report and not (args.all or args.names):
         print(write_report(args.out), write_gallery(args.out))
         return 0
@@ -86,11 +95,20 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from rmtheory.datasets import DatasetUnavailable
     from rmtheory.experiments.registry import NothingRecorded
 
+    if backend == "torch" and jobs != 1:
+        print("rmtheory: --backend torch trains one seed at a time (--jobs 1); one process "
+              "owns the device", file=sys.stderr)  # fmt: skip
+        jobs = 1
     for name in names:
         try:
-            result = reproduce(name, args.size, args.out, seeds=args.seeds, jobs=jobs,
-                               cached_only=args.cached_only)  # fmt: skip
+            with backend_context(backend, device, dtype):
+                result = reproduce(name, args.size, args.out, seeds=args.seeds, jobs=jobs,
+                                   cached_only=args.cached_only)  # fmt: skip
             print_claims(result)
+            if backend != "numpy" and "backend" not in result:  # the runner took no backend
+                print(f"rmtheory: {name} trains nothing on --backend {backend} (its runner is "
+                      "NumPy-only, or it trains no network): its result is NumPy's",
+                      file=sys.stderr)  # fmt: skip
         except DatasetUnavailable as err:
             print(f"{name} needs a dataset that is not available here:\n{err}", file=sys.stderr)
             return 2
@@ -172,7 +190,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--report", action="store_true", help="(re)write docs/reproduction.md from figures/*.json"
     )
     add_size_arguments(rep)
-    rep.set_defaults(func=_cmd_reproduce)
+    rep.add_argument(
+        "--backend", choices=["numpy", "torch"], default="numpy",
+        help="what trains the networks of the training experiments (Tables 1-6 at full size, "
+        "the headline, Figs 7-11): numpy (default) or torch (pip install -e '.[torch]'); "
+        "another backend's per-seed records have their own cache keys and name it, and its "
+        "results go to figures/<backend>-<device>-<dtype>/ unless --out is given",
+    )  # fmt: skip
+    rep.add_argument(
+        "--device", default=None,
+        help="torch device for --backend torch: cpu, cuda, ... (default: cuda when visible)",
+    )  # fmt: skip
+    rep.add_argument(
+        "--dtype", choices=["float32", "float64"], default="float32",
+        help="precision of the training (default float32, the authors')",
+    )  # fmt: skip
+    # default out: figures/ for numpy, figures/<backend>-<device>/ for another backend
+    rep.set_defaults(func=_cmd_reproduce, out=None)
 
     from rmtheory.analyze_cli import add_commands as add_analyze_commands
 

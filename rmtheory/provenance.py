@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
-__all__ = ["environment"]
+__all__ = ["backend_environment", "environment"]
 
 
 @lru_cache(maxsize=1)
@@ -69,4 +69,31 @@ def environment(**extra: Any) -> dict[str, Any]:
         "blas": _blas(),
     }
     out.update(extra)
+    return out
+
+
+def backend_environment(
+    backend: str = "numpy", device: str = "cpu", **extra: Any
+) -> dict[str, Any]:
+    """:func:`environment` plus the training backend: ``backend``, ``device`` and, for
+    ``"torch"``, torch's version, its CUDA / cuDNN versions and the accelerator's name.
+
+    A per-seed record of a training run carries this, so results of the two backends (or of two
+    devices) are told apart by the record itself (``docs/torch.md``).
+
+    >>> env = backend_environment()
+    >>> env["backend"], env["device"], "torch" in env["versions"]
+    ('numpy', 'cpu', False)
+    """
+    out = environment(backend=backend, device=device, **extra)
+    if backend == "torch":
+        import torch
+
+        out["versions"]["torch"] = torch.__version__
+        out["versions"]["cuda"] = torch.version.cuda
+        cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+        out["versions"]["cudnn"] = cudnn
+        out["torch_threads"] = torch.get_num_threads()
+        if device.startswith("cuda") and torch.cuda.is_available():
+            out["accelerator"] = torch.cuda.get_device_name(torch.device(device))
     return out

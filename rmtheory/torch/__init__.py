@@ -9,7 +9,10 @@ rank rule and the keep rule are the library's (:mod:`rmtheory.thresholds`,
 epoch)``), ``MagnitudePruner`` (the magnitude baseline), ``MomentumReset``, ``NoPruner``;
 ``prune_model`` (one pass on a trained model), ``sparsify``, ``sparsify_sweep``;
 ``training_hooks`` (the method table with these classes); ``FactorizedLinear``,
-``FactorizedConv2d`` and ``matrix_layers``.
+``FactorizedConv2d`` and ``matrix_layers``; ``train`` (the paper's training loop on this backend,
+:mod:`rmtheory.torch.train`), ``from_numpy`` (a :mod:`rmtheory.nn` network as ``nn.Sequential``,
+same weights), ``predict``, ``layer_ranks`` and ``LayerIntervention`` (the headline's one-shot
+controls, :mod:`rmtheory.torch.interventions`).
 """
 
 try:
@@ -21,8 +24,15 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess witho
     ) from err
 
 from rmtheory.nn.pruners import linear_schedule
+from rmtheory.torch.interventions import LayerIntervention
 from rmtheory.torch.layers import FactorizedConv2d, FactorizedLinear, matrix_layers, weight_matrix
-from rmtheory.torch.prune import TORCH_CLASSES, accuracy, prune_model, sparsify_sweep, training_hooks
+from rmtheory.torch.prune import (
+    TORCH_CLASSES,
+    accuracy,
+    prune_model,
+    sparsify_sweep,
+    training_hooks,
+)
 from rmtheory.torch.pruners import (
     EnergyPruner,
     GavishDonohoPruner,
@@ -34,6 +44,7 @@ from rmtheory.torch.pruners import (
     sparsify,
     spectrum,
 )
+from rmtheory.torch.train import from_numpy, layer_ranks, predict, train
 
 __all__ = [
     "TORCH_CLASSES",
@@ -41,18 +52,23 @@ __all__ = [
     "FactorizedConv2d",
     "FactorizedLinear",
     "GavishDonohoPruner",
+    "LayerIntervention",
     "MPPruner",
     "MagnitudePruner",
     "MomentumReset",
     "NoPruner",
     "accuracy",
+    "from_numpy",
+    "layer_ranks",
     "linear_schedule",
     "matrix_layers",
     "n_nonzero",
+    "predict",
     "prune_model",
     "sparsify",
     "sparsify_sweep",
     "spectrum",
+    "train",
     "training_hooks",
     "weight_matrix",
 ]

@@ -28,7 +28,9 @@ class FactorizedLinear(nn.Module):
     ([[6.0, 6.0, 6.0, 6.0]], 2, (4, 3))
     """
 
-    def __init__(self, W1: torch.Tensor, W2: torch.Tensor, bias: torch.Tensor | nn.Parameter | None):
+    def __init__(
+        self, W1: torch.Tensor, W2: torch.Tensor, bias: torch.Tensor | nn.Parameter | None
+    ):
         super().__init__()
         k, n_in = W1.shape
         n_out = W2.shape[0]

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from rmtheory.nn.methods import TrainingHooks, training_hooks as _table
+from rmtheory.nn.methods import TrainingHooks
+from rmtheory.nn.methods import training_hooks as _table
 from rmtheory.nn.sparsify import DEFAULT_THRESHOLDS
 from rmtheory.torch.pruners import (
     EnergyPruner,
@@ -84,7 +85,9 @@ def accuracy(model: nn.Module, X: Any, y: Any, batch_size: int = 1024) -> float:
     try:
         with torch.no_grad():
             for s in range(0, len(X), batch_size):
-                correct += int((model(X[s : s + batch_size]).argmax(1) == y[s : s + batch_size]).sum())
+                correct += int(
+                    (model(X[s : s + batch_size]).argmax(1) == y[s : s + batch_size]).sum()
+                )
     finally:
         model.train(was)
     return correct / len(X)

@@ -39,9 +39,9 @@ import torch
 from torch import nn
 
 import rmtheory.nn.pruners as np_pruners
-from rmtheory.nn.sparsify import Sparsifier as NumpySparsifier
-from rmtheory.nn.pruners import finish_event, selected_layers
 from rmtheory.nn.protocols import PruneEvent
+from rmtheory.nn.pruners import finish_event, selected_layers
+from rmtheory.nn.sparsify import Sparsifier as NumpySparsifier
 from rmtheory.torch.layers import (
     FactorizedConv2d,
     FactorizedLinear,
@@ -184,7 +184,9 @@ class _TorchRankPruner:
             if i not in chosen:
                 continue
             view = _LayerView(module, _kind(module) if with_conv else None)
-            min_rank = n_classes if (self.protect_output and i == len(found) - 1 and n_classes) else 1
+            min_rank = (
+                n_classes if (self.protect_output and i == len(found) - 1 and n_classes) else 1
+            )
             event = self._prune_module(model, name, view, i, rule, f,
                                        min(min_rank, min(view.shape)), optimizer)  # fmt: skip
             changed |= event["action"] in ("truncate", "split")
@@ -363,6 +365,8 @@ class MagnitudePruner(NumpySparsifier):
                 if m.shape != w.shape:
                     self.masks[i] = None
                     continue
+                if m.device != w.device:  # a mask restored from a checkpoint is on the CPU
+                    self.masks[i] = m = m.to(w.device)
                 w.mul_(m)
 
     def state_dict(self) -> dict:

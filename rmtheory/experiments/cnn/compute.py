@@ -137,7 +137,8 @@ def cnn_run(
         backend, device, dtype = check_backend(backend, device, dtype)
         if backend == "torch":
             return cnn_run_torch({**settings, "backend": backend, "device": device,
-                                  "dtype": dtype}, thresholds, _checkpoint_dir)  # fmt: skip
+                                  "dtype": dtype}, thresholds, _checkpoint_dir,
+                                 load_images)  # fmt: skip
         if dtype != "float32":
             raise ValueError("cnn_run: dtype='float64' needs backend='torch'")
     xtr, ytr, xte, yte = load_images(dataset, None if subset is None else tuple(subset), normalize)
@@ -192,6 +193,9 @@ def cnn_run(
             "n_nonzero": [n for n, _ in sweep],
             "accuracy": [a for _, a in sweep],
         }
+    from rmtheory.provenance import backend_environment  # where it ran, as the torch run says
+
+    out["environment"] = backend_environment("numpy", "cpu")
     return out
 
 

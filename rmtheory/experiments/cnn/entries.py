@@ -20,6 +20,7 @@ from unittest import mock
 import numpy as np
 
 from rmtheory.experiments import power, rules
+from rmtheory.experiments.backends import backend_kwargs
 from rmtheory.experiments.cnn.compute import (
     CNN_THRESHOLDS,
     accuracy_at,
@@ -127,10 +128,11 @@ def _run(params: dict, jobs: int, cache: Path | None) -> dict:
             thresholds=None if thresholds is None else tuple(thresholds),
             _checkpoint_dir=checkpoint_dir(cache),
             **{**_train_kwargs(params), **gate},
+            **backend_kwargs(),  # {} for the NumPy backend: its cache keys stay those recorded
         )
         for arm, (method, gate) in arms.items()
     }
-    return {"runs": runs}
+    return {"runs": runs, **({"backend": backend_kwargs()} if backend_kwargs() else {})}
 
 
 def _label(params: dict) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from rmtheory.experiments import rules
+from rmtheory.experiments.backends import backend_kwargs
 from rmtheory.experiments.registry import Claim, Experiment, register
 from rmtheory.experiments.rules import paired, paired_difference
 from rmtheory.experiments.rules import paired_seeds as _seeds
@@ -95,7 +96,8 @@ def run_headline(params: dict, jobs: int, cache) -> dict:
             records = map_seeds(protocol_run, dead, jobs, cache, arm=arm,
                                 dataset=params["dataset"], subset=params["subset"],
                                 protocol=params["protocol"],
-                                _checkpoint_dir=checkpoint_dir(cache))  # fmt: skip
+                                _checkpoint_dir=checkpoint_dir(cache),
+                                **backend_kwargs())  # fmt: skip
             done = [{**r, "seed": s} for s, r in zip(dead, records, strict=True) if r is not None]
             if done:
                 out["runs"][arm] = done

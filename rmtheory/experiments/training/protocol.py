@@ -25,12 +25,22 @@ Every arm of one seed starts from the same weights and sees the same batches.  P
 records the test accuracy, the number of classes never predicted on the test set and, per class,
 the fraction of test images whose output is exactly zero (a dead ReLU output unit); around every
 pass it records that fraction just before and just after the pass.
+
+Either backend trains an arm (:mod:`rmtheory.experiments.backends`): ``backend="numpy"`` (the
+default: :func:`rmtheory.nn.train`, float32) or ``backend="torch"`` (:func:`rmtheory.torch.train`
+on ``device``, with the same initial weights, drawn by :class:`rmtheory.nn.MLP`, the same
+batches, SGD with momentum, L1/L2 on the loss, the authors' lr schedule and pass calendar, and
+the method table's hooks with :data:`rmtheory.torch.TORCH_CLASSES`).  ``dtype="float64"`` trains
+either in double precision (the cross-backend test, ``tests/test_torch_protocol.py``).  The
+NumPy float32 run's cache key and checkpoint name are those it always had; every other choice is
+part of both, and every record's ``environment`` says which backend, device and versions made it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -38,9 +48,10 @@ from typing import Any
 import numpy as np
 
 from rmtheory.atomic import atomic_write
-from rmtheory.nn.methods import protocol_hooks
+from rmtheory.experiments.backends import backend_kwargs, check_backend
 from rmtheory.experiments.runner import checkpoint_dir, discard_damaged, seed_run
 from rmtheory.experiments.training.compute import event_records, load_data
+from rmtheory.nn.methods import arm_settings, protocol_hooks
 
 __all__ = [
     "ARMS",
@@ -90,28 +101,48 @@ TABLE_ARMS = (
 DEAD_FRACTION = 0.95
 
 
-def _zero_fraction(model, X: np.ndarray) -> list[float]:
-    out = model.predict(X)
-    return np.mean(out == 0, axis=0).tolist()
+def _numpy_predict(model, X: np.ndarray) -> np.ndarray:
+    return model.predict(X)
+
+
+def _torch_predict(model, X: np.ndarray) -> np.ndarray:
+    from rmtheory.torch.train import predict
+
+    return predict(model, X)
 
 
 class _PassProbe:
-    """Wraps a hook; records per-class zero-output fractions just before and after each pass."""
+    """Wraps a hook; records per-class zero-output fractions just before and after each pass.
 
-    def __init__(self, inner, X: np.ndarray):
-        self.inner, self.X = inner, X
+    ``predict`` gives a model's outputs on ``X`` as an array (the backend's); the probe follows
+    both hook protocols: ``on_epoch_start`` (NumPy trainer) and ``step`` (torch backend).
+    """
+
+    def __init__(self, inner, X: np.ndarray, predict=_numpy_predict):
+        self.inner, self.X, self.predict = inner, X, predict
         self.reset_momentum = getattr(inner, "reset_momentum", False)
         self.records: list[dict] = []
 
-    def on_epoch_start(self, model, epoch, n_classes=None):
+    def _zero_fraction(self, model) -> list[float]:
+        return np.mean(self.predict(model, self.X) == 0, axis=0).tolist()
+
+    def _around(self, model, epoch, fire):
         fires = (epoch + 1) % getattr(self.inner, "every", 1) == 0
-        before = _zero_fraction(model, self.X) if fires else None
-        events = self.inner.on_epoch_start(model, epoch, n_classes)
+        before = self._zero_fraction(model) if fires else None
+        events = fire()
         if fires:
             self.records.append(
-                {"epoch": epoch + 1, "before": before, "after": _zero_fraction(model, self.X)}
+                {"epoch": epoch + 1, "before": before, "after": self._zero_fraction(model)}
             )
         return events
+
+    def on_epoch_start(self, model, epoch, n_classes=None):
+        return self._around(
+            model, epoch, lambda: self.inner.on_epoch_start(model, epoch, n_classes)
+        )
+
+    def step(self, model, optimizer=None, epoch=0):
+        return self._around(model, epoch, lambda: self.inner.step(model, optimizer, epoch))
 
     def after_step(self, model):
         hook = getattr(self.inner, "after_step", None)
@@ -145,25 +176,48 @@ def _read_side(side: Path, ckpt: Path) -> dict | None:
     return None
 
 
+def _torch_hooks(arm: str, proto, n_layers: int):
+    """The arm's hooks with the torch backend's classes (the interventions: rmtheory.torch's)."""
+    import rmtheory.torch as rt
+    from rmtheory.nn.methods import TrainingHooks
+    from rmtheory.torch.interventions import LayerIntervention
+
+    method, settings = arm_settings(arm, proto, n_layers)
+    if method != "intervention":
+        return protocol_hooks(arm, proto, n_layers, classes=rt.TORCH_CLASSES)
+    rank_from = rt.training_hooks("mp", **dict(settings["rank_from"] or {})).pruner
+    hook = LayerIntervention(settings["kind"], at=settings["at"], layer=settings["layer"],
+                             rank_from=rank_from, seed=settings.get("seed", 0))  # fmt: skip
+    return TrainingHooks(hook, None)
+
+
 def protocol_run(
     seed: int,
     arm: str = "mp",
     dataset: str = "mnist",
     subset: tuple[int | None, int | None] | None = None,
     protocol: dict[str, Any] | None = None,
+    backend: str = "numpy",
+    device: str | None = None,
+    dtype: str = "float32",
     _checkpoint_dir: str | None = None,
 ) -> dict[str, Any]:
     """Train arm ``arm`` (one of :data:`ARMS`) of the authors' protocol on one seed.
 
     ``protocol`` overrides fields of :class:`rmtheory.nn.presets.PaperProtocol` (sizes, epochs,
-    every, T, ...).  Returns per-epoch lists (``test_accuracy``, ``train_accuracy``,
-    ``train_loss``, ``test_loss_paper``, ``n_params``, ``never_predicted``, ``zero_fraction``
-    (epoch × class)), the pass records ``passes``, the layer ``events`` and ``final_ranks``.
+    every, T, ...).  ``backend`` (``"numpy"`` or ``"torch"``), ``device`` (a torch device type)
+    and ``dtype`` (``"float32"`` or ``"float64"``) choose what trains it (module docstring).
+    Returns per-epoch lists (``test_accuracy``, ``train_accuracy``, ``train_loss``,
+    ``test_loss_paper``, ``n_params``, ``never_predicted``, ``zero_fraction`` (epoch × class)),
+    the pass records ``passes``, the layer ``events``, ``final_ranks`` and the ``environment``
+    (backend, device, library versions).
     """
-    from rmtheory.nn import paper_protocol
+    from rmtheory.nn import MLP, paper_protocol
+    from rmtheory.provenance import backend_environment
 
     if arm not in ARMS:
         raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
+    backend, device, dtype = check_backend(backend, device, dtype)
     settings = dict(protocol or {})
     if arm in ("normal_no_relu", "mp_no_relu") or arm.startswith("corrected_"):
         settings["final_activation"] = None
@@ -171,24 +225,44 @@ def protocol_run(
     xtr, ytr, xte, yte = load_data(
         dataset, None if subset is None else tuple(subset), proto.normalize
     )
-    model = proto.model(seed)
-    pruner, sparsifier = protocol_hooks(arm, proto, len(model.layers))
+    # the authors' initialisation, drawn by the NumPy network whatever the backend
+    start = MLP(list(proto.sizes), final_activation=proto.final_activation, init=proto.init,
+                seed=seed, dtype=np.dtype(dtype))  # fmt: skip
+    n_layers = len(start.layers)
     probe_x = xte[:2000]
+    if backend == "torch":
+        from rmtheory.torch.train import from_numpy, layer_ranks, predict
+        from rmtheory.torch.train import train as fit
+
+        model = from_numpy(start, device=device)
+        pruner, sparsifier = _torch_hooks(arm, proto, n_layers)
+        probe_predict = _torch_predict
+    else:
+        train_module = importlib.import_module("rmtheory.nn.train")  # the module: rmtheory.nn.train
+        model, fit, predict = start, train_module.train, _numpy_predict
+        pruner, sparsifier = protocol_hooks(arm, proto, n_layers)
+        probe_predict = _numpy_predict
     if pruner is not None:
-        pruner = _PassProbe(pruner, probe_x)
+        pruner = _PassProbe(pruner, probe_x, probe_predict)
     per_epoch: dict[str, list] = {"never_predicted": [], "zero_fraction": []}
+    n_classes = int(proto.sizes[-1])
 
     def record(epoch, model, history):
-        pred = model.predict(xte)
-        per_epoch["never_predicted"].append(int(model.sizes[-1] - np.unique(pred.argmax(1)).size))
+        pred = predict(model, xte)
+        per_epoch["never_predicted"].append(int(n_classes - np.unique(pred.argmax(1)).size))
         per_epoch["zero_fraction"].append(np.mean(pred == 0, axis=0).tolist())
 
+    # the NumPy float32 run's tag is the one its checkpoints always had
+    chosen = {k: v for k, v in (("backend", backend), ("device", device), ("dtype", dtype))
+              if backend != "numpy" or dtype != "float32"}  # fmt: skip
     tag = json.dumps({"arm": arm, "dataset": dataset, "subset": subset,
-                      "proto": dataclasses.asdict(proto)}, sort_keys=True, default=str)  # fmt: skip
+                      "proto": dataclasses.asdict(proto), **chosen},
+                     sort_keys=True, default=str)  # fmt: skip
     ckpt = None
     if _checkpoint_dir is not None:
         digest = hashlib.sha1(tag.encode()).hexdigest()[:12]
-        ckpt = Path(_checkpoint_dir) / f"protocol-{arm}-seed{seed}-{digest}.npz"
+        suffix = ".pt" if backend == "torch" else ".npz"
+        ckpt = Path(_checkpoint_dir) / f"protocol-{arm}-seed{seed}-{digest}{suffix}"
         side = ckpt.with_suffix(".epochs.json")
         if side.exists() and ckpt.exists():
             per_epoch = _read_side(side, ckpt) or per_epoch
@@ -199,13 +273,15 @@ def protocol_run(
 
     callbacks = [record] + ([save_side] if ckpt is not None else [])
     try:
-        _, h = proto.run((xtr, ytr), (xte, yte), seed=seed, pruner=pruner, sparsifier=sparsifier,
-                      callbacks=callbacks, checkpoint=ckpt, resume=ckpt is not None, verbose=False)  # fmt: skip
+        h = fit(model, (xtr, ytr), (xte, yte), **proto.train_kwargs(), seed=seed, pruner=pruner,
+                sparsifier=sparsifier, callbacks=callbacks, checkpoint=ckpt,
+                resume=ckpt is not None, verbose=False)  # fmt: skip
     except ValueError as err:  # a checkpoint that cannot be read names itself: start afresh
         if ckpt is None or str(ckpt) not in str(err):
             raise
         discard_damaged(ckpt, str(err), side)
-        return protocol_run(seed, arm, dataset, subset, protocol, _checkpoint_dir)
+        return protocol_run(seed, arm, dataset, subset, protocol, backend=backend, device=device,
+                            dtype=dtype, _checkpoint_dir=_checkpoint_dir)  # fmt: skip
     keys = ("test_accuracy", "train_accuracy", "train_loss", "test_loss", "test_loss_paper",
             "n_params", "n_nonzero", "lr", "epoch_time")  # fmt: skip
     out: dict[str, Any] = {k: list(getattr(h, k)) for k in keys}
@@ -219,13 +295,16 @@ def protocol_run(
     if arm in INTERVENTION_ARMS:  # the change an intervention made, beside its rank
         out["events"] = event_records(h.events, (*fields, "frobenius_change"),
                                       ("truncate", "perturb"))  # fmt: skip
-    ranks = [layer.rank for layer in model.layers]
-    for e in out["events"]:  # a layer truncated in place keeps its shape but not its rank
+    # a layer truncated in place keeps its shape but not its rank
+    ranks = layer_ranks(model) if backend == "torch" else [layer.rank for layer in model.layers]
+    for e in out["events"]:
         if e["action"] in ("split", "truncate"):
             ranks[e["layer"]] = e["rank_after"]
     out["final_ranks"] = ranks
     out["initial_params"] = proto.model(seed).n_params()
     out["arm"] = arm
+    # where it ran (the runner adds the BLAS pools; this adds the backend and the device)
+    out["environment"] = backend_environment(backend, device, dtype=dtype)
     return out
 
 
@@ -236,12 +315,17 @@ def run_headline_arms(params: dict, jobs: int, cache, arms=HEADLINE_ARMS) -> dic
     """Per-seed records of every arm: ``{"arms": [...], "runs": {arm: [seed records]}}``."""
     runs = {}
     for arm in arms:
-        records = _arm_seeds(params, jobs, cache, arm=arm, _checkpoint_dir=checkpoint_dir(cache))
+        # backend_kwargs() is {} for the NumPy backend, so its cache keys stay those recorded
+        records = _arm_seeds(params, jobs, cache, arm=arm, _checkpoint_dir=checkpoint_dir(cache),
+                             **backend_kwargs())  # fmt: skip
         # a partial result (reproduce(cached_only=True)) lacks some seeds: records keep theirs
         done = [{**r, "seed": s} for s, r in enumerate(records) if r is not None]
         if done:
             runs[arm] = done
-    return {"arms": [a for a in arms if a in runs], "runs": runs}
+    out = {"arms": [a for a in arms if a in runs], "runs": runs}
+    if backend_kwargs():  # a row of another backend says so (the NumPy rows stay as recorded)
+        out["backend"] = backend_kwargs()
+    return out
 
 
 def run_protocol_table(params: dict, jobs: int, cache) -> dict:
@@ -255,4 +339,6 @@ def run_protocol_table(params: dict, jobs: int, cache) -> dict:
         if "normal" in res:
             res["none"] = res.pop("normal")
         out["runs"].append(res)
+    if backend_kwargs():
+        out["backend"] = backend_kwargs()
     return out
