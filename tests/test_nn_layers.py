@@ -239,3 +239,77 @@ def test_float32_end_to_end():
     arrays = model.params() + model.grads()
     arrays += [a for layer in model.layers for ws in layer._ws.values() for a in ws.values()]
     assert {a.dtype for a in arrays} == {np.dtype(np.float32)}
+
+
+# ----- the fused passes: dense bit-identical, factorised = truncated product -------------------------
+def _legacy_dense(W, b, act, x, dz):
+    """The dense layer as plain NumPy passes, in the order the fused kernels must reproduce."""
+    z = x @ W.T
+    z += b
+    if act == "relu":
+        out = np.maximum(z, 0)
+    elif act == "abs":
+        out = np.abs(z)
+    else:
+        out = z
+    dz = dz.copy()
+    if act == "relu":
+        dz *= out > 0
+    elif act == "abs":
+        dz *= np.sign(z)
+    gb = np.sum(dz, axis=0)
+    return out.copy(), dz.T @ x, gb, dz @ W
+
+
+def _bits(a):
+    return np.ascontiguousarray(a).tobytes()  # exact: tells -0 from +0 and NaN payloads apart
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("act", ["relu", "abs", "identity"])
+def test_dense_layer_is_bit_identical_to_numpy_passes(act, dtype):
+    g = np.random.default_rng(7)
+    out_dim, n_in, batch = 37, 53, 64
+    W = g.standard_normal((out_dim, n_in)).astype(dtype)
+    b = g.standard_normal(out_dim).astype(dtype)
+    x = g.standard_normal((batch, n_in)).astype(dtype)
+    x[:3] = 0  # pre-activation = the bias exactly: zeros and signed zeros reach the kernels
+    b[:4] = [0.0, -0.0, 0.0, -0.0]
+    x[5, 0], b[6] = np.nan, np.inf  # NaN and inf propagate as in NumPy
+    dz = g.standard_normal((batch, out_dim)).astype(dtype)
+    layer = Layer([W], b, act)
+    with np.errstate(invalid="ignore"):
+        ref = _legacy_dense(W, b, act, x, dz)
+        out = layer.forward(x).copy()
+        dx = np.empty_like(x)
+        layer.backward(dz.copy(), dx)
+    got = (out, layer.grads[0], layer.grads[1], dx)
+    for name, r, o in zip(("output", "dW", "db", "dx"), ref, got, strict=True):
+        assert o.dtype == dtype
+        assert _bits(r) == _bits(o), f"{name} differs from the NumPy passes"
+
+
+@pytest.mark.parametrize("k", [1, 3, 12])
+@pytest.mark.parametrize("act", ["relu", "abs", "identity"])
+def test_factorised_layer_equals_truncated_product(act, k):
+    """Forward and all gradients of [W1, W2] match a dense layer holding W_k = U_k S_k V_kᵀ (the
+    truncated SVD), with dW1 = W2ᵀ dW and dW2 = dW W1ᵀ by the chain rule; k = 1 takes the rank-1 path."""
+    g = np.random.default_rng(k)
+    out_dim, n_in, batch = 30, 41, 64
+    W = g.standard_normal((out_dim, n_in))
+    U, s, Vt = np.linalg.svd(W, full_matrices=False)
+    W1, W2 = s[:k, None] * Vt[:k], U[:, :k]
+    Wk = (U[:, :k] * s[:k]) @ Vt[:k]
+    b = g.standard_normal(out_dim)
+    x, dz = g.standard_normal((batch, n_in)), g.standard_normal((batch, out_dim))
+    fact, dense = Layer([W1, W2], b, act), Layer([Wk], b, act)
+    of, od = fact.forward(x).copy(), dense.forward(x).copy()
+    dxf, dxd = np.empty_like(x), np.empty_like(x)
+    fact.backward(dz.copy(), dxf)
+    dense.backward(dz.copy(), dxd)
+    np.testing.assert_allclose(of, od, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dxf, dxd, rtol=1e-11, atol=1e-11)
+    gW = dense.grads[0]
+    np.testing.assert_allclose(fact.grads[0], W2.T @ gW, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(fact.grads[1], gW @ W1.T, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(fact.grads[2], dense.grads[1], rtol=1e-12, atol=1e-12)

@@ -11,11 +11,72 @@ Work arrays are allocated once per batch size and reused, so a training step all
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 ACTIVATIONS = ("relu", "abs", "identity")
 # batch sizes kept at once: training batch, last partial batch, evaluation chunk, its remainder
 _MAX_WORKSPACES = 4
+
+
+# ----- fused elementwise passes -------------------------------------------------------------------------
+# Each kernel does in one pass what NumPy did in two or three, with the same operations in the same
+# order and the same dtype, so results are bit-identical (tests/test_nn_layers.py checks it against the
+# NumPy passes, signed zeros and NaN included). Single-threaded: BLAS owns the cores.
+@numba.njit(cache=True, nogil=True)
+def _bias_relu(z, b, zero):  # pragma: no cover - compiled
+    """``z = maximum(z + b, 0)`` in place (NumPy's maximum: NaN propagates, -0 becomes +0)."""
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            v = z[i, j] + b[j]
+            z[i, j] = v if (v > zero or v != v) else zero
+
+
+@numba.njit(cache=True, nogil=True)
+def _bias_add(z, b):  # pragma: no cover - compiled
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            z[i, j] = z[i, j] + b[j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _relu_grad_bias(dz, a, gb, zero, one):  # pragma: no cover - compiled
+    """``dz *= (a > 0)`` in place and ``gb = dz.sum(axis=0)`` (rows added in order from +0, as NumPy)."""
+    for j in range(gb.shape[0]):
+        gb[j] = zero
+    for i in range(dz.shape[0]):
+        for j in range(dz.shape[1]):
+            d = dz[i, j] * (one if a[i, j] > zero else zero)
+            dz[i, j] = d
+            gb[j] += d
+
+
+@numba.njit(cache=True, nogil=True)
+def _column_sums(dz, gb, zero):  # pragma: no cover - compiled
+    """``gb = dz.sum(axis=0)``: rows added in order from +0, as NumPy reduces a C array's axis 0."""
+    for j in range(gb.shape[0]):
+        gb[j] = zero
+    for i in range(dz.shape[0]):
+        for j in range(dz.shape[1]):
+            gb[j] += dz[i, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _outer(a, b, out, zero):  # pragma: no cover - compiled
+    """``out = a @ b`` for an inner dimension of 1, as NumPy's loop computes it (``0 + a*b``)."""
+    for i in range(out.shape[0]):
+        ai = a[i, 0]
+        for j in range(out.shape[1]):
+            out[i, j] = zero + ai * b[0, j]
+
+
+def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """``np.matmul(a, b, out=out)``; a rank-1 product (inner dimension 1, which NumPy does not hand to
+    BLAS and runs 20x slower than a multiply) goes through :func:`_outer` with the same result."""
+    if a.shape[1] == 1:
+        _outer(a, b, out, out.dtype.type(0))
+    else:
+        np.matmul(a, b, out=out)
 
 
 class Layer:
@@ -49,6 +110,7 @@ class Layer:
         self.activation = activation
         self.bias = np.array(bias, order="C")
         self.dtype = self.bias.dtype
+        self._zero, self._one = self.dtype.type(0), self.dtype.type(1)  # the kernels' constants
         self.version = 0  # bumped by set_dense / set_factors so the trainer sees structural changes
         self._install(factors, self.shape_from(factors))
 
@@ -148,13 +210,14 @@ class Layer:
         z = ws["z"]
         if self.is_factorised:
             np.matmul(x, self.factors[0].T, out=ws["h"])
-            np.matmul(ws["h"], self.factors[1].T, out=z)
+            _matmul(ws["h"], self.factors[1].T, z)
         else:
             np.matmul(x, self.factors[0].T, out=z)
-        z += self.bias
         self._x, self._cur = x, ws
-        if self.activation == "relu":
-            return np.maximum(z, 0, out=z)  # in place: the mask z > 0 survives in the output
+        if self.activation == "relu":  # in place: the mask z > 0 survives in the output
+            _bias_relu(z, self.bias, self._zero)
+            return z
+        _bias_add(z, self.bias)
         if self.activation == "abs":
             return np.abs(z, out=ws["a"])
         return z
@@ -170,18 +233,19 @@ class Layer:
         ∂loss/∂input is written there (skipped for the first layer, whose input needs no gradient).
         """
         ws, x = self._cur, self._x
-        if self.activation == "relu":
-            dz *= ws["z"] > 0  # z holds relu(z); torch also uses the derivative 0 at 0
-        elif self.activation == "abs":
-            dz *= np.sign(ws["z"], out=ws["z"])  # z is not needed any more
-        np.sum(dz, axis=0, out=self.grads[-1])
+        if self.activation == "relu":  # z holds relu(z); torch also uses the derivative 0 at 0
+            _relu_grad_bias(dz, ws["z"], self.grads[-1], self._zero, self._one)
+        else:
+            if self.activation == "abs":
+                dz *= np.sign(ws["z"], out=ws["z"])  # z is not needed any more
+            _column_sums(dz, self.grads[-1], self._zero)
         if self.is_factorised:
             W1, W2 = self.factors
             np.matmul(dz.T, ws["h"], out=self.grads[1])
             np.matmul(dz, W2, out=ws["dh"])
             np.matmul(ws["dh"].T, x, out=self.grads[0])
             if dx is not None:
-                np.matmul(ws["dh"], W1, out=dx)
+                _matmul(ws["dh"], W1, dx)
         else:
             np.matmul(dz.T, x, out=self.grads[0])
             if dx is not None:
