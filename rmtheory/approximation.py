@@ -98,6 +98,7 @@ __all__ = [
     "theta_empirical",
     "wigner_theta_empirical",
     "theta_convergence",
+    "cut_and_theta",
 ]
 
 # Below this smaller dimension a full SVD is cheaper than ARPACK's restarts.
@@ -401,6 +402,39 @@ def _lowrank_difference_norm(A: np.ndarray, B: np.ndarray, d: np.ndarray) -> flo
     return float(scipy.linalg.svdvals((Ra * d) @ Rb.T)[0])
 
 
+def cut_and_theta(
+    W: np.ndarray,
+    cut: float,
+    U: np.ndarray,
+    sigma: np.ndarray,
+    V: np.ndarray,
+    gen: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    r"""Cut ``W`` below ``cut`` and measure the cut's distance to a known low-rank signal.
+
+    Returns ``(Uk, sk, Vtk, theta)``: the singular triplets of ``W`` with value
+    :math:`\ge` ``cut`` (so :math:`W' = U_k\,\mathrm{diag}(s_k)\,V_k^\top`, ARPACK with a
+    doubling start for big matrices, LAPACK ``gesdd`` otherwise) and
+    :math:`\theta = \|W' - U\,\mathrm{diag}(\sigma)\,V^\top\|_{op}`, computed through thin QR
+    of the stacked factors (rank :math:`\le k + r`), never forming the :math:`n\times m`
+    difference.  ``gen`` seeds ARPACK's start vector.  This is the :math:`\theta_N` of
+    Theorem 5.4 / eq. 37 for a draw whose signal :math:`S` is known.
+
+    >>> gen = np.random.default_rng(0)
+    >>> U = np.linalg.qr(gen.standard_normal((60, 1)))[0]; V = np.linalg.qr(gen.standard_normal((50, 1)))[0]
+    >>> W = 3.0 * U @ V.T + gen.standard_normal((60, 50)) / np.sqrt(60)
+    >>> Uk, sk, Vtk, theta = cut_and_theta(W, 2.2, U, np.array([3.0]), V, gen)
+    >>> sk.size, bool(np.isclose(theta, np.linalg.norm((Uk * sk) @ Vtk - 3.0 * U @ V.T, 2)))
+    (1, True)
+    """
+    sig = np.asarray(sigma, dtype=np.float64)
+    Uk, sk, Vtk = _top_triplets(W, float(cut), sig.size + 4, gen)
+    theta = _lowrank_difference_norm(
+        np.hstack([Uk, U]), np.hstack([Vtk.T, V]), np.concatenate([sk, -sig])
+    )
+    return Uk, sk, Vtk, theta
+
+
 def _orthonormal(n: int, r: int, gen: np.random.Generator, vectors: str) -> np.ndarray:
     if vectors == "diagonal":
         return np.eye(n, r)
@@ -465,10 +499,7 @@ def theta_empirical(
             raise ValueError(f"threshold must be 'mp', 'bema' or a number, got {threshold!r}")
     else:
         base = threshold
-    Uk, sk, Vtk = _top_triplets(W, base + e, r + 4, gen)
-    return _lowrank_difference_norm(
-        np.hstack([Uk, U]), np.hstack([Vtk.T, V]), np.concatenate([sk, -sig])
-    )
+    return cut_and_theta(W, base + e, U, sig, V, gen)[3]
 
 
 def wigner_theta_empirical(
