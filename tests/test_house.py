@@ -221,10 +221,7 @@ def borrowed_privates(module: str, source: str, is_package: bool = False) -> set
 #: Private names still taken across top-level modules: each must go (the test fails when one is
 #: fixed and still listed).  Owner of the fix: rmtheory/approximation.py (make the two kernels
 #: public) and rmtheory/experiments/theorems/compute.py (import them by the public names).
-KNOWN_BORROWINGS = {
-    ("rmtheory.experiments.theorems.compute", "rmtheory.approximation", "_lowrank_difference_norm"),
-    ("rmtheory.experiments.theorems.compute", "rmtheory.approximation", "_top_triplets"),
-}
+KNOWN_BORROWINGS: set[tuple[str, str, str]] = set()
 
 
 def test_the_borrowing_finder_fires_on_planted_cases():

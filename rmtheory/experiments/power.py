@@ -96,7 +96,7 @@ def _verdict(result: dict, exp: Any, claim: str) -> str:
 
 def judge(p: Perturbation, *, jobs: int = 1) -> tuple[str, str]:
     """(verdict without, verdict with the error) of ``p``'s claim, each from a fresh run."""
-    from rmtheory.experiments import EXPERIMENTS
+    from rmtheory.experiments.registry import EXPERIMENTS  # filled by the entries, once imported
 
     exp = EXPERIMENTS[p.experiment]
     params = {**exp.sizes["quick"], **p.params}

@@ -505,7 +505,7 @@ def theorem54_sweep(
     :math:`\ge1-p-P(\theta_N>\theta_\infty)`).  ``lemma51`` is Lemma 5.1's deterministic bound
     for the same cut (:math:`C=\sqrt2`, :math:`\varepsilon` = the cut).
     """
-    from rmtheory.approximation import _lowrank_difference_norm, _top_triplets, theta_asymptotic
+    from rmtheory.approximation import cut_and_theta, theta_asymptotic
     from rmtheory.confidence import lemma51_bound, theorem54_shift
 
     Ns = _ints(sizes, "sizes")
@@ -528,11 +528,8 @@ def theorem54_sweep(
         theta_N = np.empty(n_draws)
         ranks = np.empty(n_draws, dtype=int)
         for t, W2, conf in _noisy_draws(net, gen, n_draws):
-            Uk, sk, Vtk = _top_triplets(W2, cut, sig.size + 4, gen)
+            Uk, sk, Vtk, theta_N[t] = cut_and_theta(W2, cut, U, sig, V, gen)
             W2p = (Uk * sk) @ Vtk
-            theta_N[t] = _lowrank_difference_norm(
-                np.hstack([Uk, U]), np.hstack([Vtk.T, V]), np.concatenate([sk, -sig])
-            )
             ranks[t] = sk.size
             dW[t] = conf
             dP[t] = _confidences([W1, W2p, W3], X, y)
