@@ -499,9 +499,11 @@ def render(rows, summary, info, bench_7b: dict | None) -> str:
             )
     if bench_7b:
         lines += ["", render_7b(bench_7b)]
-    lines += ["", "Regenerate with `python benchmarks/bench_peers.py` (about 20 minutes; "
-              "`--quick` for a smoke run). The 7B section comes from "
-              "`python benchmarks/bench_7b.py --json FILE` passed as `--bench-7b FILE`.", ""]  # fmt: skip
+    lines += ["", "Regenerate with `python benchmarks/bench_peers.py --json benchmarks/peers_results.json "
+              "--bench-7b benchmarks/bench_7b_layers2.json` (about 20 minutes; `--quick` for a smoke "
+              "run). The 7B section is a `python benchmarks/bench_7b.py --json FILE` result; "
+              "`--from-json benchmarks/peers_results.json --bench-7b FILE` re-renders this page with "
+              "another one without timing anything again.", ""]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -530,7 +532,36 @@ def render_7b(r: dict) -> str:
             )  # fmt: skip
             + " |"
         )
+    b = r.get("baseline")
+    if b:
+        out += ["", f"Per-tensor sum (Gram + `eigvalsh`, matrices in memory in float64): "
+                f"{b['sum_wall_s']:.0f} s wall, {b['sum_cpu_s']:.0f} s CPU."]  # fmt: skip
+        if r["layers"] < 32:
+            est = full_estimate(b)
+            out.append(
+                f"For all 32 blocks the same per-shape medians give a per-tensor sum of "
+                f"{est / 60:.0f} min CPU (one core); analyze at its measured CPU ratio "
+                f"{r['analyze']['ratio_to_sum']['cpu']:.2f} would take about "
+                f"{est * r['analyze']['ratio_to_sum']['cpu'] / 60:.0f} min CPU, compress about "
+                f"{est * r['compress']['ratio_to_sum']['cpu'] / 60:.0f} min, on 13.5 GB of disk."
+                if "analyze" in r and "compress" in r
+                else f"For all 32 blocks: a per-tensor sum of {est / 60:.0f} min CPU."
+            )
+    extras = {k: v for p in ("analyze", "compress") for k, v in r.get(p, {}).get("recovery", {})
+              .get("extra", {}).items()}  # fmt: skip
+    if extras:
+        out.append("Found more than planted (found, planted): " + ", ".join(
+            f"`{k}` {v[0]} of {v[1]}" for k, v in sorted(extras.items())) + ".")  # fmt: skip
     return "\n".join(out)
+
+
+def full_estimate(baseline: dict, layers: int = 32) -> float:
+    """CPU seconds of the per-tensor Gram + eigvalsh sum for ``layers`` blocks (per-shape medians)."""
+    med = {
+        tuple(json.loads(k)): float(np.median(v["cpu_s"])) for k, v in baseline["shapes"].items()
+    }
+    per_block = 4 * med[(4096, 4096)] + 2 * med[(11008, 4096)] + med[(4096, 11008)]
+    return layers * per_block + 2 * med[(32000, 4096)]
 
 
 def main(argv: list[str] | None = None) -> None:
