@@ -9,6 +9,7 @@ a change of leniency shows here as a changed verdict, a changed tolerance as a c
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,9 @@ def test_full_size_rebuilt_from_the_committed_seed_records(path):
     exp = EXPERIMENTS[committed["name"]]
     with run_context(cached_only=True) as ctx:
         rebuilt = exp.run(params=committed["params"], jobs=1, cache=path.parent / "seeds")
-    assert ctx.missing == 0 and ctx.found > 0
+    # a result still being filled in the background (issue 20) says how many runs it lacks
+    partial = re.match(r"(\d+) seed runs not yet computed", committed.get("partial", ""))
+    assert ctx.missing == (int(partial.group(1)) if partial else 0) and ctx.found > 0
     rebuilt = to_json(rebuilt)
     for key, value in rebuilt.items():
         assert value == committed[key], f"{path.name}: {key}"

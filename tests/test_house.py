@@ -442,5 +442,7 @@ def test_reproduce_full_cached_only_reads_the_committed_records(path):
     from rmtheory.experiments.runner import to_json
 
     committed = json.loads(path.read_text())
-    assert committed["size"] == "full" and not committed.get("partial"), path.name
+    # a partial result (rows still running in the background, issue 20) is allowed: it says
+    # how many runs it lacks, and test_committed_verdicts rebuilds it from the recorded ones
+    assert committed["size"] == "full", path.name
     assert to_json(dict(EXPERIMENTS[committed["name"]].sizes["full"])) == committed["params"]

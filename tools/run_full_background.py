@@ -64,12 +64,21 @@ def _claim(path: Path) -> bool:
     return True
 
 
+def _row_arms(params: dict, sizes) -> dict:
+    """A table topology's arms and their seeds (``params["row_arms"]``, else every arm on
+    ``params["n_seeds"]``; a topology not in the size: every arm)."""
+    for t, row in zip(params["topologies"], params.get("row_arms") or [], strict=False):
+        if list(t) == list(sizes):
+            return dict(row)
+    return dict.fromkeys(params["arms"], params.get("n_seeds", 1))
+
+
 def _runs(name: str, params: dict, arms=None, topologies=None):
     """(label, arm, protocol) for every chosen arm of every chosen topology."""
     if "topologies" in params:  # a table: one protocol per topology
         for sizes in topologies or params["topologies"]:
             proto = {**params["protocol"], "sizes": list(sizes)}
-            for arm in arms or params["arms"]:
+            for arm in arms or _row_arms(params, sizes):
                 yield f"{name}-{'x'.join(map(str, sizes))}-{arm}", arm, proto
     else:
         for arm in arms or HEADLINE_ARMS:
@@ -101,20 +110,32 @@ def main() -> None:
     parser.add_argument("--reverse", action="store_true")
     parser.add_argument("--out", default="figures/full")
     parser.add_argument("--arms", nargs="+", help="arms to run (default: every arm)")
-    parser.add_argument("--seeds", default="", help="START:STOP or 0,3,4 (default: the size's seeds)")
-    parser.add_argument("--dead-only", action="store_true",
-                        help="intervention arms only on seeds whose normal net has a dead output "
-                        "unit after epoch 1 (seeds without a normal record yet are skipped)")
-    parser.add_argument("--sizes", action="append", help="a topology, e.g. 784,2000,10 (repeatable)")
+    parser.add_argument(
+        "--seeds", default="", help="START:STOP or 0,3,4 (default: the size's seeds)"
+    )
+    parser.add_argument(
+        "--dead-only",
+        action="store_true",
+        help="intervention arms only on seeds whose normal net has a dead output "
+        "unit after epoch 1 (seeds without a normal record yet are skipped)",
+    )
+    parser.add_argument(
+        "--sizes", action="append", help="a topology, e.g. 784,2000,10 (repeatable)"
+    )
     args = parser.parse_args()
     params = dict(EXPERIMENTS[args.name].sizes["full"])
     cache = Path(args.out) / "seeds"
     ckpt = checkpoint_dir(cache)
     Path(ckpt).mkdir(parents=True, exist_ok=True)
     topologies = [[int(n) for n in t.split(",")] for t in args.sizes or []]
-    seeds = _seed_range(args.seeds, params["n_seeds"])
     runs = list(_runs(args.name, params, args.arms, topologies))
-    units = [(label, arm, proto, s) for s in seeds for label, arm, proto in runs]
+    # without --seeds each table arm runs the seeds its topology asks for (row_arms)
+    n_of = {label: (_row_arms(params, proto["sizes"]).get(arm, params["n_seeds"])
+                    if "topologies" in params else params["n_seeds"])
+            for label, arm, proto in runs}  # fmt: skip
+    seeds = _seed_range(args.seeds, max(n_of.values(), default=params["n_seeds"]))
+    units = [(label, arm, proto, s) for s in seeds for label, arm, proto in runs
+             if args.seeds or s < n_of[label]]  # fmt: skip
     with threadpool_limits(limits=1, user_api="blas"):
         for label, arm, proto, seed in units[:: -1 if args.reverse else 1]:
             if args.dead_only and arm in INTERVENTION_ARMS:

@@ -8,13 +8,12 @@ as in the authors' code.  Every run can checkpoint into ``_checkpoint_dir`` and 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rmtheory.experiments.runner import cache_key
 from rmtheory.nn.methods import METHOD_SPECS, training_hooks
 
 __all__ = ["train_run", "load_data", "event_records", "METHODS"]
@@ -128,11 +127,11 @@ def train_run(
                                 gof_cutoff=gof_cutoff, variant=variant)  # fmt: skip
     if probe and pruner is not None:
         pruner = _PruneProbe(pruner, xtr[:5000], ytr[:5000])
-    tag = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    # the checkpoint is named by the settings' hash, the one the per-seed records use
     ckpt = (
         None
         if _checkpoint_dir is None
-        else Path(_checkpoint_dir) / f"{method}-seed{seed}-{tag}.npz"
+        else Path(_checkpoint_dir) / f"{method}-seed{seed}-{cache_key(settings)}.npz"
     )
     h = train(model, (xtr, ytr), (xte, yte), epochs, lr=lr, momentum=momentum, lr_decay=lr_decay,
               l1=l1, l2=l2, pruner=pruner, sparsifier=sparsifier, checkpoint=ckpt, resume=ckpt is
@@ -217,8 +216,9 @@ def sparsification_curve(
 
     xtr, ytr, xte, yte = load_data(dataset, None if subset is None else tuple(subset), "none")
     model = MLP(list(sizes), final_activation=final_activation, seed=seed)
-    pruner = _hooks(method, epochs, every=every, T=T, alpha=0.25, beta=0.1, gof_cutoff=1.0,
-                    variant="default").pruner  # the sweep itself is the sparsification
+    pruner = _hooks(
+        method, epochs, every=every, T=T, alpha=0.25, beta=0.1, gof_cutoff=1.0, variant="default"
+    ).pruner  # the sweep itself is the sparsification
     h = train(model, (xtr, ytr), (xte, yte), epochs, l1=l1, l2=l2, pruner=pruner, seed=seed,
               verbose=False)  # fmt: skip
     sweep = sparsify_sweep(model, (xte, yte), list(thresholds))
