@@ -229,7 +229,49 @@ def measure(steps: int, rounds: int) -> dict:
                 times[key]["before"].append(step_ours(models[key], X, y))
             if torch_runs[key] is not None:
                 times[key]["torch"].append(torch_runs[key]())
-    return {"times": times, "params": {key: m.n_params() for key, m in models.items()}}
+    mm = {
+        key: matmul_time(m, reps=max(5, 2000 // (1 + m.n_params() // 20_000)))
+        for key, m in models.items()
+    }
+    return {
+        "times": times,
+        "params": {key: m.n_params() for key, m in models.items()},
+        "matmul": mm,
+    }
+
+
+def matmul_time(model: MLP, reps: int = 200) -> float:
+    """Seconds per step of the step's matrix products alone (forward, weight gradients, input
+    gradients but the first layer's), on warm caches: what a step cannot go below with BLAS."""
+    g = np.random.default_rng(0)
+    calls = []
+    for i, layer in enumerate(model.layers):
+        out, n_in = layer.shape
+        x = g.standard_normal((BATCH, n_in), dtype=np.float32)
+        dz = g.standard_normal((BATCH, out), dtype=np.float32)
+        if layer.is_factorised:
+            W1, W2 = layer.factors
+            h, dh = x @ W1.T, dz @ W2
+            calls += [(x, W1.T), (h, W2.T), (dz.T, h), (dz, W2), (dh.T, x)]
+            if i > 0:
+                calls.append((dh, W1))
+        else:
+            W = layer.factors[0]
+            calls += [(x, W.T), (dz.T, x)] + ([(dz, W)] if i > 0 else [])
+    outs = [np.empty((a.shape[0], b.shape[1]), np.float32) for a, b in calls]
+
+    def run() -> None:
+        for (a, b), o in zip(calls, outs, strict=True):
+            layers_mod._matmul(a, b, o)
+
+    run()
+    best = math.inf
+    for _ in range(5):
+        t = clock()
+        for _ in range(reps):
+            run()
+        best = min(best, (clock() - t) / reps)
+    return best
 
 
 def summary(result: dict) -> list[dict]:
@@ -239,6 +281,11 @@ def summary(result: dict) -> list[dict]:
     for key in ["dense", *REDUCTIONS]:
         ideal = p["dense"] / p[key]
         row = {"key": key, "params": p[key], "ideal": ideal}
+        if "matmul" in result:  # the fraction a step made of its products alone would reach
+            mm = result["matmul"]
+            row["matmul_ms"] = 1e3 * mm[key]
+            row["matmul_fraction"] = mm["dense"] / mm[key] / ideal
+            row["other_ms"] = 1e3 * (statistics.median(t[key]["after"]) - mm[key])
         for which in ("before", "after"):
             frac = [d / f / ideal for d, f in zip(t["dense"][which], t[key][which], strict=True)]
             row[which] = {"step_ms": 1e3 * statistics.median(t[key][which]),

@@ -485,9 +485,16 @@ def render(rows, summary, info, bench_7b: dict | None) -> str:
                   "(dense params / factorised params). *Before* is the pre-fusion code path kept in "
                   "`benchmarks/bench_factorised.py`, timed in the same rounds. Targets: ≥ 0.8 at "
                   "10×, ≥ 0.7 at 20×; the dense step not slower.", "",
+                  "The last two columns are the measured reason where a target is missed: the "
+                  "step's matrix products alone, timed on warm caches (fraction of ideal they "
+                  "would reach by themselves), and what the step spends outside them (the batch "
+                  "gather, bias/activation/mask kernels, the loss, the optimiser pass over "
+                  "parameters, gradients and momentum, Python per layer) — a cost that does not "
+                  "shrink with the rank.", "",
                   "| net | params | ideal | before ms | before fraction min / median | after ms | "
-                  "after fraction min / median | before / after min / median |",
-                  "|" + "---|" * 8]  # fmt: skip
+                  "after fraction min / median | before / after min / median | products alone ms "
+                  "(fraction) | rest of the step ms |",
+                  "|" + "---|" * 10]  # fmt: skip
         for r in summary:
             b, a = r["before"], r["after"]
             name = "dense" if r["key"] == "dense" else f"{r['key']}×"
@@ -495,7 +502,12 @@ def render(rows, summary, info, bench_7b: dict | None) -> str:
                 f"| {name} | {r['params']:,} | {r['ideal']:.2f} | {b['step_ms']:.2f} | "
                 f"{b['fraction_min']:.2f} / {b['fraction_median']:.2f} | {a['step_ms']:.2f} | "
                 f"{a['fraction_min']:.2f} / {a['fraction_median']:.2f} | "
-                f"{r['before_over_after'][0]:.2f} / {r['before_over_after'][1]:.2f} |"
+                f"{r['before_over_after'][0]:.2f} / {r['before_over_after'][1]:.2f} | "
+                + (
+                    f"{r['matmul_ms']:.2f} ({r['matmul_fraction']:.2f}) | {r['other_ms']:.2f} |"
+                    if "matmul_ms" in r
+                    else "— | — |"
+                )  # fmt: skip
             )
     if bench_7b:
         lines += ["", render_7b(bench_7b)]
