@@ -165,13 +165,20 @@ def rng(seed: Any) -> np.random.Generator:
 
 
 def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    """The CPUs this process may run on: its affinity mask where the OS has one, and no more
+    than a container's CPU quota allows (cgroup ``cpu.max``, as ``joblib.cpu_count`` reads it;
+    a 2-CPU quota on a 64-core host means 2 workers, not 64)."""
     import os
 
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    try:
+        from joblib import cpu_count
+    except ImportError:  # pragma: no cover - a declared dependency
+        return max(1, cpus)
+    return max(1, min(cpus, cpu_count()))
 
 
 def n_jobs(value: Any, name: str = "jobs") -> int:

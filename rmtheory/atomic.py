@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_write", "remove_stale_temporaries"]
+__all__ = ["atomic_open", "atomic_write", "remove_stale_temporaries", "save_figure"]
 
 _UMASK_LOCK = threading.Lock()
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
@@ -140,3 +140,26 @@ def atomic_write(path: str | os.PathLike, data: str | bytes, *, what: str = "fil
     with atomic_open(path, "w" if isinstance(data, str) else "wb", what=what) as fh:
         fh.write(data)
     return Path(path)
+
+
+def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
+    """``fig.savefig(path, **savefig_kwargs)`` through :func:`atomic_open`; return the path.
+
+    A full disk or an interrupted plot never leaves a torn image under ``path``.  The format is
+    ``savefig_kwargs["format"]``, else the suffix of ``path`` (matplotlib cannot infer it from
+    the temporary file's name).
+
+    >>> import tempfile, pathlib, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plt.figure()
+    >>> p = save_figure(fig, pathlib.Path(tempfile.mkdtemp()) / "f.png")
+    >>> p.read_bytes()[:4]
+    b'\\x89PNG'
+    >>> plt.close(fig)
+    """
+    path = Path(path)
+    fmt = savefig_kwargs.pop("format", None) or path.suffix.lstrip(".").lower() or None
+    with atomic_open(path, "wb", what="figure") as fh:
+        fig.savefig(fh, format=fmt, **savefig_kwargs)
+    return path

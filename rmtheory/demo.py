@@ -80,11 +80,18 @@ def _summary_lines(rows: list[tuple], report: Path) -> list[str]:
         if size == "smoke":
             judged += " (smoke results are never judged)"
         lines.append(f"  {name} ({rest}): {judged}")
-    lines.append(
-        f"These verdicts rest on the sizes above. The verdict page ({report}) judges, for each "
-        "experiment, the largest size recorded (figures/full/ where present, several seeds at "
-        "the paper's size), so its verdicts can differ from these."
-    )
+    page = Path("docs") / "reproduction.md"
+    largest = ("judges, for each experiment, the largest size recorded (figures/full/ where "
+               "present: the paper's size, several seeds), so its verdicts can differ from these")  # fmt: skip
+    if Path(report) == page:
+        lines.append(
+            f"These verdicts rest on the sizes above. The verdict page ({page}) {largest}."
+        )
+    else:  # the demo's own page holds only this run; the repository's page is another matter
+        lines.append(
+            f"These verdicts rest on the sizes above, and {report} judges this run only. The "
+            f"repository's verdict page ({page}) {largest}."
+        )
     return lines
 
 

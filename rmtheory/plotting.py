@@ -64,8 +64,9 @@ def plot_esd(
     if title:
         ax.set_title(title)
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
+        from rmtheory.atomic import save_figure
+
+        save_figure(fig, path, dpi=120)
     return fig
 
 

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -541,6 +542,10 @@ def test_analyze_notes_a_pure_noise_layer():
 def test_notes_name_the_tensor_not_x():
     row = analyze({"fc2.weight": np.random.default_rng(0).normal(size=(10, 128))})[0]
     assert "of fc2.weight" in row.reason and " of X" not in row.reason
+    # every BEMA message relayed, not only "of X": before, an all-zero layer said "X is all zeros"
+    zero = analyze({"fc2.weight": np.zeros((50, 40))})[0]
+    assert "fc2.weight is all zeros" in zero.reason
+    assert not re.search(r"\bX\b", zero.reason), zero.reason
 
 
 def test_analyze_tensor_is_the_row_analyze_gives():

@@ -1,4 +1,4 @@
-"""Every file the analysis, weights, calibration, checkpoint and dataset code writes goes through
+"""Every file the analysis, weights, calibration, checkpoint, plotting and dataset code writes goes through
 ``rmtheory.atomic``: a full disk leaves the old file and no temporary behind and names the path,
 files follow the umask (an overwritten file keeps its mode), a killed writer's temporary file is
 removed at the next write; and every ``jobs`` is checked by ``rmtheory._validation.n_jobs``
@@ -26,8 +26,10 @@ from rmtheory.cli import main
 from rmtheory.datasets._cache import write_manifest
 from rmtheory.datasets._specs import get_spec
 from rmtheory.datasets.idx import write_idx
+from rmtheory.marchenko_pastur import MarchenkoPastur
 from rmtheory.nn.checkpoint import save_model
 from rmtheory.nn.model import MLP
+from rmtheory.plotting import plot_esd
 from rmtheory.weights_io import save_weights
 
 
@@ -58,6 +60,12 @@ def _writers(table):
         "checkpoint save_model": lambda p: save_model(p.with_suffix(".npz"), MLP([6, 5, 3], seed=0)),
         "dataset manifest": lambda p: write_manifest(p.parent, get_spec("mnist"), "local", "test"),
         "IDX file": lambda p: write_idx(p, np.arange(6, dtype=np.uint8).reshape(2, 3)),
+        "plot_esd": lambda p: plot_esd(
+            np.linspace(0.1, 3.0, 40), MarchenkoPastur(0.5), path=p.with_suffix(".png")
+        ),
+        "LayerTable.plot": lambda p: analyze({"fc": _spiked()}, keep_eigenvalues=True).plot(
+            p.parent
+        ),
     }
 
 
@@ -70,6 +78,10 @@ def _target(name, tmp_path):
         return base.with_suffix(".npz")
     if name == "dataset manifest":
         return tmp_path / "manifest.json"
+    if name == "plot_esd":
+        return base.with_suffix(".png")
+    if name == "LayerTable.plot":
+        return tmp_path / "fc.png"
     return base
 
 
@@ -216,6 +228,21 @@ def test_jobs_minus_one_means_all_cpus():
         t = analyze(W, jobs=-1)
         c = calibrate(60, 80, trials=4, spike_trials=0, jobs=-1)
     assert [r.mp_rank for r in t] == [r.mp_rank for r in analyze(W)] and c.trials == 4
+
+
+def test_jobs_are_capped_at_a_cpu_quota_too(monkeypatch):
+    """A container's CPU quota (cgroup cpu.max, which joblib reads) caps workers like the
+    affinity mask does: before, only the mask counted, so a 2-CPU quota on a big host allowed
+    every core's worth of processes."""
+    import joblib
+
+    from rmtheory._validation import n_jobs
+
+    monkeypatch.setattr(joblib, "cpu_count", lambda *a, **k: 1)
+    assert available_cpus() == 1
+    with pytest.warns(RuntimeWarning, match="more than the 1 CPU"):
+        assert n_jobs(2) == 1
+    assert n_jobs(-1) == 1
 
 
 @pytest.mark.parametrize("command", ["analyze", "calibrate"])

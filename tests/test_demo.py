@@ -58,3 +58,27 @@ def test_reproduce_without_the_dataset_prints_the_reason_not_a_traceback(monkeyp
     err = capsys.readouterr().err
     assert code == 2
     assert "table1 needs a dataset that is not available here" in err and "Traceback" not in err
+
+
+def test_demo_by_default_writes_only_figures_demo_and_says_what_its_verdicts_rest_on(
+    monkeypatch, tmp_path, capsys
+):
+    """Before (issue 24): the demo rewrote figures/*.json|png and docs/reproduction.md (tracked
+    files), and its console verdicts differed from docs/reproduction.md without a word of why."""
+    monkeypatch.setattr(datasets, "load_mnist", lambda *a, **k: None)
+    monkeypatch.chdir(tmp_path)
+    out = demo.run_headline(jobs=1, size="smoke")
+    text = capsys.readouterr().out
+    written = sorted(
+        str(p.relative_to(tmp_path))
+        for p in tmp_path.rglob("*")
+        if p.is_file() and ".cache" not in p.parts
+    )
+    assert written and all(w.startswith("figures/demo/") for w in written), written
+    assert not (tmp_path / "docs").exists()
+    assert "figures/demo/reproduction.md" in out["files"]
+    assert "headline (smoke size, 1 seed):" in text and "fig17 (smoke size):" in text
+    assert "(smoke results are never judged)" in text
+    page = "verdict page (docs/reproduction.md) judges, for each experiment, the largest"
+    assert page in text
+    assert "figures/demo/reproduction.md judges this run only" in text

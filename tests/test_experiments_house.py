@@ -60,6 +60,38 @@ def test_no_temporary_file_is_left_beside_the_records(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_every_record_says_where_it_ran(tmp_path):
+    """Before (issue 24): nothing recorded where a seed ran, so a run elsewhere that differed
+    could not be told from a bug.  The BLAS thread count is the one in effect for the seed."""
+    from threadpoolctl import threadpool_info
+
+    record = map_seeds(_square, [1], cache=tmp_path, power=2)[0]
+    on_disk = json.loads(next(tmp_path.glob("*.json")).read_text())
+    env = on_disk["environment"]
+    assert record["environment"] == env and env["cpu"] and env["machine"]
+    assert {"numpy", "scipy", "numba"} <= set(env["versions"]) and env["versions"]["numpy"]
+    blas = [b for b in env["blas"] if b["user_api"] == "blas"]
+    now = [b["num_threads"] for b in threadpool_info() if b["user_api"] == "blas"]
+    assert blas and [b["num_threads"] for b in blas] == now
+
+
+def test_a_killed_runs_temporary_files_are_removed_at_the_next_run(tmp_path):
+    """Before, a record's temporary file went only when that same record was written again; a
+    killed run's half-written record of a seed the next run does not compute stayed forever."""
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"._square-seed7-abc.json.{dead.pid}.x1y2z3.tmp"
+    stale.write_text('{"val')
+    alive = tmp_path / f"._square-seed8-abc.json.{os.getpid()}.a1b2c3.tmp"  # still writing
+    alive.write_text("{")
+    map_seeds(_square, [1], cache=tmp_path, power=2)
+    assert not stale.exists() and alive.exists()
+
+
 def test_a_damaged_protocol_checkpoint_restarts_the_run(tmp_path):
     from rmtheory.experiments.training.protocol import protocol_run
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -223,8 +224,9 @@ def _gd_rank(s_desc: np.ndarray, shape: tuple[int, int]) -> int | None:
 
 
 def _named(message: str, name: str) -> str:
-    """BEMA speaks of "X"; the user named the tensor."""
-    return message.replace(" of X ", f" of {name} ").replace(" of X;", f" of {name};")
+    """BEMA speaks of "X" (its argument); the user named the tensor, so every "X" that stands
+    alone as a word becomes that name ("X is all zeros", "eigenvalues of X", "edge of X")."""
+    return re.sub(r"(?<![\w.(])X(?![\w(])", lambda _: name, message)
 
 
 def analyze_tensor(

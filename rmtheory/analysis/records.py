@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rmtheory.atomic import atomic_write
+from rmtheory.atomic import atomic_write, save_figure
 from rmtheory.marchenko_pastur import MarchenkoPastur
 from rmtheory.spectrum import spectral_convention
 
@@ -265,8 +265,7 @@ class LayerTable(list):
                     color="tab:red",
                 )
             path = out_dir / f"{_file_stem(r.name, used)}.png"
-            out_dir.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=120)
+            save_figure(fig, path, dpi=120)
             plt.close(fig)
             paths.append(path)
         return paths

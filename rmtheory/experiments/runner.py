@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from rmtheory._validation import n_jobs
-from rmtheory.atomic import atomic_write
+from rmtheory.atomic import atomic_write, remove_stale_temporaries
 
 __all__ = [
     "RunContext",
@@ -201,7 +201,8 @@ def map_seeds(
     """``[fn(seed=s, **kwargs) for s in seeds]`` in parallel (joblib processes), cached per seed.
 
     A finished seed is written to ``cache/<fn name>-seed<s>-<hash of kwargs>.json``; re-running
-    skips it, so an interrupted run resumes.  A damaged record (unreadable, empty, not an
+    skips it, so an interrupted run resumes (the temporary files a killed run left in ``cache``
+    are removed first).  A damaged record (unreadable, empty, not an
     object, or lacking a key the other seeds' records have) is computed again, with a
     :class:`DamagedRecord` warning naming the file.  ``jobs=1`` runs in-process (no joblib),
     which is what tests use; ``jobs`` goes through :func:`rmtheory._validation.n_jobs`.
@@ -216,6 +217,8 @@ def map_seeds(
     name = getattr(fn, "__name__", "run")
     folder = None if cache is None else Path(cache)
     paths = {s: None if folder is None else folder / f"{name}-seed{s}-{key}.json" for s in seeds}
+    if folder is not None:  # what a killed run left half-written, whichever records it wrote
+        remove_stale_temporaries(folder)
     results: dict[int, dict] = {}
     for s, path in paths.items():
         if path is not None and path.exists():
