@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rmtheory.experiments.cnn.records import history_record, params_by_kind
 from rmtheory.experiments.runner import cache_key
 
 __all__ = ["cnn_run_torch"]
@@ -63,11 +64,7 @@ def cnn_run_torch(
     channels = (shape[0], *s["channels"][1:])
     start = authors_cnn(channels=channels, fc=s["fc"], input_shape=shape, seed=s["seed"],
                         paper_bugs=s["paper_bugs"], dtype=np.dtype(s["dtype"]))  # fmt: skip
-    initial, initial_by_kind = start.n_params(), {}
-    for layer in start.layers:
-        if layer.n_params():
-            kind = getattr(layer, "kind", "dense")
-            initial_by_kind[kind] = initial_by_kind.get(kind, 0) + int(layer.n_params())
+    initial, initial_by_kind = start.n_params(), params_by_kind(start)
     model = from_numpy(start, device=s["device"])
     pruner = None
     if s["method"] == "mp":
@@ -81,12 +78,7 @@ def cnn_run_torch(
     h = train(model, (xtr, ytr), (xte, yte), s["epochs"], lr=s["lr"], momentum=s["momentum"],
               lr_decay=s["lr_decay"], l1=s["l1"], l2=s["l2"], pruner=pruner, loss=start.loss,
               checkpoint=ckpt, resume=ckpt is not None, seed=s["seed"])  # fmt: skip
-    keys = ("test_accuracy", "train_accuracy", "train_loss", "test_loss", "test_loss_paper",
-            "n_params", "n_nonzero", "epoch_time")  # fmt: skip
-    out: dict[str, Any] = {k: list(getattr(h, k)) for k in keys}
-    fields = ("epoch", "layer", "kind", "shape", "action", "n_above", "gof", "gof_cutoff",
-              "rank_before", "rank_after", "params_before", "params_after", "reason")  # fmt: skip
-    out["events"] = [{k: e.get(k) for k in fields} for e in h.events if "layer" in e]
+    out = history_record(h)
     for e in out["events"]:  # NumPy's index into model.layers, as the NumPy run records it
         e["layer"] = model.numpy_index[e["layer"]]
     out["initial_params"] = initial
