@@ -222,3 +222,57 @@ def test_the_numpy_float32_record_is_unchanged_by_the_backend_option():
     assert a["test_accuracy"] == h.test_accuracy and a["train_loss"] == h.train_loss
     assert a["environment"]["backend"] == "numpy" and "torch" not in a["environment"]["versions"]
     assert math.isfinite(a["train_loss"][-1])
+
+
+# ------------------------------------------------- the quick-size runners (Tables 1-6, Figs 5, 6, 22)
+QUICK = dict(dataset="tiny", sizes=(784, 48, 24, 10), epochs=2, every=2, T=6.0, subset=(600, 200))
+
+
+@pytest.mark.parametrize("method, probe", [("mp", True), ("magnitude", False), ("none", False)])
+def test_a_quick_table_run_is_one_computation_on_both_backends(method, probe):
+    """``train_run`` (Tables 1-6 and Fig 5 at quick size, Fig 22) on either backend, float64:
+    the same events and curves; before, it trained on NumPy whatever ``--backend`` said."""
+    from rmtheory.experiments.training.compute import train_run
+
+    a = train_run(0, method, probe=probe, dtype="float64", **QUICK)
+    b = train_run(0, method, probe=probe, backend="torch", device="cpu", dtype="float64", **QUICK)
+    for key in CURVES:
+        np.testing.assert_allclose(b[key], a[key], rtol=0, atol=1e-6, err_msg=key)
+    assert a["n_params"] == b["n_params"] and a["n_nonzero"] == b["n_nonzero"]
+    _same_events(a["events"], b["events"])
+    if probe:
+        assert a["probes"] and len(a["probes"]) == len(b["probes"])
+        for p, q in zip(a["probes"], b["probes"], strict=True):
+            assert p["epoch"] == q["epoch"] and p["after"] == pytest.approx(q["after"], abs=1e-12)
+    assert b["environment"]["backend"] == "torch" and "environment" in a  # a says float64
+
+
+def test_the_sparsification_curve_is_one_computation_on_both_backends():
+    from rmtheory.experiments.training.compute import sparsification_curve
+
+    kw = dict(QUICK, thresholds=(0.5, 0.05, 0.01), l1=1e-6, l2=1e-6)
+    a = sparsification_curve(0, "mp", dtype="float64", **kw)
+    b = sparsification_curve(0, "mp", backend="torch", device="cpu", dtype="float64", **kw)
+    assert a["n_nonzero"] == b["n_nonzero"] and a["trained_params"] == b["trained_params"]
+    assert a["initial_params"] == b["initial_params"] and a["trained_params"] < a["initial_params"]
+    np.testing.assert_allclose(b["accuracy"], a["accuracy"], atol=1e-12)
+
+
+def test_the_quick_tables_train_on_the_backend_asked_for_and_say_so(tmp_path):
+    from rmtheory.experiments import EXPERIMENTS
+
+    params = {**EXPERIMENTS["table1"].sizes["smoke"], "n_seeds": 1}
+    with backend_context("torch", device="cpu"):
+        out = EXPERIMENTS["table1"].run(params=params, jobs=1, cache=tmp_path)
+    assert out["backend"] == {"backend": "torch", "device": "cpu"}
+    files = sorted(p.name for p in tmp_path.glob("train_run-*.json"))
+    assert files and all(json_env(tmp_path / f)["backend"] == "torch" for f in files)
+    numpy_out = EXPERIMENTS["table1"].run(params=params, jobs=1, cache=tmp_path)
+    assert "backend" not in numpy_out  # the NumPy run: its own records, as recorded before
+    assert len(list(tmp_path.glob("train_run-*.json"))) == 2 * len(files)
+
+
+def json_env(path):
+    import json
+
+    return json.loads(path.read_text())["environment"]

@@ -189,9 +189,7 @@ def _run_table(params, jobs, cache) -> dict:
         if "normal" in runs:
             runs["none"] = runs.pop("normal")
         out["runs"].append(runs)
-    if backend_kwargs():  # a row of another backend says so (the NumPy rows stay as recorded)
-        out["backend"] = backend_kwargs()
-    return out
+    return _with_backend(out)
 
 
 def _run_pairs(params, jobs, cache, methods=("none", "mp"), probe=False):
@@ -203,10 +201,16 @@ def _run_pairs(params, jobs, cache, methods=("none", "mp"), probe=False):
     for sizes in params["topologies"]:
         out["runs"].append({
             method: _pair_seeds(p, jobs, cache, method=method, sizes=tuple(sizes), probe=probe,
-                                _checkpoint_dir=checkpoint_dir(cache))
+                                _checkpoint_dir=checkpoint_dir(cache), **backend_kwargs())
             for method in methods
         })  # fmt: skip
-    return out
+    return _with_backend(out)
+
+
+def _with_backend(out: dict) -> dict:
+    """``out``, saying which backend trained it when not the default NumPy float32 one (whose
+    results stay as recorded)."""
+    return {**out, "backend": backend_kwargs()} if backend_kwargs() else out
 
 
 def _finals(runs, key, scale=1.0) -> np.ndarray:
@@ -1092,7 +1096,8 @@ _fig6_seeds = seed_run(sparsification_curve, ["dataset", "epochs", "every", "T",
 
 def _run_fig6(params, jobs, cache):
     sizes = tuple(params["sizes"])
-    return {m: _fig6_seeds(params, jobs, cache, method=m, sizes=sizes) for m in ("mp", "none")}
+    return _with_backend({m: _fig6_seeds(params, jobs, cache, method=m, sizes=sizes,
+                                         **backend_kwargs()) for m in ("mp", "none")})  # fmt: skip
 
 
 def _plot_fig6(result, path: Path):
@@ -1256,10 +1261,10 @@ def _run_fig22(params, jobs, cache):
     for init in params["inits"]:
         out["runs"][init] = {
             method: _fig22_seeds(params, jobs, cache, method=method, init=init,
-                                 sizes=tuple(params["sizes"]))
+                                 sizes=tuple(params["sizes"]), **backend_kwargs())
             for method in ("none", "mp")
         }  # fmt: skip
-    return out
+    return _with_backend(out)
 
 
 def _plot_fig22(result, path: Path):
