@@ -84,8 +84,10 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float = 3
 
 
 def band(ax, x: ArrayLike, runs: ArrayLike, label: str, color: str | None = None) -> None:
-    """Mean ± 1 std over seeds (population std, as the authors' ``getMeanAndVar``) as a line and band."""
+    """Mean ± 1 sample std over seeds (ddof = 1, the house's one ddof, as every ± on the verdict
+    page; the authors' ``getMeanAndVar`` used ddof = 0) as a line and band; one seed: no band."""
     runs = np.atleast_2d(np.asarray(runs, dtype=np.float64))
-    mean, std = runs.mean(axis=0), runs.std(axis=0)
+    mean = runs.mean(axis=0)
+    std = runs.std(axis=0, ddof=1) if runs.shape[0] > 1 else np.zeros_like(mean)
     (line,) = ax.plot(x, mean, label=label, color=color)
     ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.25, lw=0)
