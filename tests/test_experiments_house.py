@@ -162,6 +162,34 @@ def test_progress_names_experiment_arm_and_seed_with_an_estimate(tmp_path, capsy
     assert current_context().reporting is False  # the context ends with the block
 
 
+def test_the_estimate_never_says_almost_done_when_the_run_is_past_the_last_ones_time(
+    tmp_path, capsys, monkeypatch
+):
+    """Before: a quick fig8 with 3 seeds printed "about 22 s left (last run: 5 min)" after 5
+    minutes, the last run having had 1 seed; a run past the last one's time now says so."""
+    import rmtheory.experiments.runner as runner
+
+    ticks = iter(range(1, 1000))  # every reading of the clock 200 s after the last
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: 200.0 * next(ticks))
+    with run_context(reporting=True, experiment="demo-x", expected_s=300.0):
+        map_seeds(lambda seed: {"v": seed}, [0, 1], cache=None)
+    err = capsys.readouterr().err
+    assert "longer than the last run (5 min)" in err and "about 0 s left" not in err
+
+
+def test_the_last_runs_time_counts_only_for_the_same_parameters(tmp_path):
+    """The estimate's reference is a recorded run with the same parameters (seeds, epochs)."""
+    import json
+
+    from rmtheory.experiments.registry import recorded_wall_time
+
+    rec = {"size": "quick", "params": {"n_seeds": 1, "sizes": [4, 2]}, "wall_time_s": 300.0}
+    (tmp_path / "figx.json").write_text(json.dumps(rec))
+    assert recorded_wall_time(tmp_path, "figx", "quick", {"n_seeds": 1, "sizes": (4, 2)}) == 300
+    assert recorded_wall_time(tmp_path, "figx", "quick", {"n_seeds": 3, "sizes": (4, 2)}) is None
+    assert recorded_wall_time(tmp_path, "figx", "full") is None
+
+
 # ---------------------------------------------------------------------------- adapter and rules
 def test_seed_run_passes_renamed_fixed_and_extra_parameters(tmp_path):
     run = seed_run(_square, {"power": "exponent"})

@@ -268,13 +268,19 @@ def _output_dir(out_dir: Path, name: str, size: str) -> Path:
     return out_dir
 
 
-def recorded_wall_time(out_dir: Path, name: str, size: str) -> float | None:
-    """The wall time of the result of ``name`` at ``size`` recorded in ``out_dir``, if any."""
+def recorded_wall_time(
+    out_dir: Path, name: str, size: str, params: dict | None = None
+) -> float | None:
+    """The wall time of the result of ``name`` at ``size`` recorded in ``out_dir``, if any (and,
+    when ``params`` is given, only if it was run with those parameters: a run with other seeds or
+    epochs says nothing about this one's time)."""
     try:
         old = json.loads((Path(out_dir) / f"{name}.json").read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(old, dict) or old.get("size") != size or old.get("partial"):
+        return None
+    if params is not None and old.get("params") != json.loads(json.dumps(params, default=str)):
         return None
     wall = old.get("wall_time_s")
     return float(wall) if isinstance(wall, int | float) and wall > 0 else None
@@ -325,7 +331,7 @@ def reproduce(
     # sizes cache in the ignored .cache folder
     cache = out_dir / "seeds" if size == "full" else out_dir / ".cache"
     t0 = time.perf_counter()
-    expected = None if cached_only or seeds is not None else recorded_wall_time(out_dir, name, size)
+    expected = None if cached_only else recorded_wall_time(out_dir, name, size, params)
     with run_context(reporting=True, cached_only=bool(cached_only), experiment=name,
                      expected_s=expected) as ctx:  # fmt: skip
         result = exp.run(params=params, jobs=jobs, cache=cache)

@@ -182,9 +182,11 @@ def _progress(name: str, kwargs: dict, seed: int, took: float, left: int, mean: 
     if ctx.started:
         elapsed = time.perf_counter() - ctx.started
         line += f"; {ctx.done} unit(s) in {_minutes(elapsed)}"
-        if ctx.expected_s:
-            left_s = max(ctx.expected_s - elapsed, 0.0)
+        if ctx.expected_s and elapsed < ctx.expected_s:
+            left_s = ctx.expected_s - elapsed
             line += f", about {_minutes(left_s)} left (last run: {_minutes(ctx.expected_s)})"
+        elif ctx.expected_s:  # slower than the last run (a busier machine): no guess
+            line += f", longer than the last run ({_minutes(ctx.expected_s)})"
         elif left:
             line += f", {left} more in this batch (about {_minutes(left * mean)})"
     return line
