@@ -138,6 +138,19 @@ def spectrum(module: nn.Module) -> np.ndarray:
     return torch.linalg.svdvals(W.to(torch.float64)).cpu().numpy()
 
 
+def _svd64(W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The float64 thin SVD of ``W`` on its device, serving both the rule and the cut (as the
+    NumPy pruner's one SVD).  On the CPU it is the NumPy backend's LAPACK call
+    (:func:`rmtheory.lowrank.svd`, gesdd): torch's CPU SVD, and an ``svdvals`` before it, made
+    a pass 3-7x slower than NumPy's (``benchmarks/bench_torch.py``)."""
+    if W.device.type == "cpu":
+        from rmtheory.lowrank import svd
+
+        U, s, Vt = svd(W.detach().to(torch.float64).numpy())
+        return torch.from_numpy(U), torch.from_numpy(s), torch.from_numpy(Vt)
+    return torch.linalg.svd(W.detach().to(torch.float64), full_matrices=False)
+
+
 class _TorchRankPruner:
     """The surgery of Algorithm 1 on torch modules; mixed into each NumPy pruner class."""
 
@@ -199,17 +212,18 @@ class _TorchRankPruner:
 
     def _prune_module(self, model, name, view, index, rule, f, min_rank, optimizer) -> PruneEvent:
         cutoff = self.cutoff_for(view)
-        s = spectrum(view.module)
+        U, s_dev, Vt = _svd64(weight_matrix(view.module))
+        s = s_dev.cpu().numpy()
         event, action, k = self.plan(view, index, s, rule, f, min_rank, cutoff)
         if action in ("truncate", "split"):
-            event = self._cut(model, name, view, k, action, optimizer, event)
+            event = self._cut(model, name, view, k, action, optimizer, event, (U, s_dev, Vt))
             return finish_event(event, action, k, view.n_params())
         return finish_event(event, action, k, event["params_before"])
 
-    def _cut(self, model, name, view, k, action, optimizer, event) -> PruneEvent:
+    def _cut(self, model, name, view, k, action, optimizer, event, decomposition) -> PruneEvent:
         module = view.module
         W = weight_matrix(module)
-        U, s, Vt = torch.linalg.svd(W.to(torch.float64), full_matrices=False)
+        U, s, Vt = decomposition
         dtype = module.bias.dtype if module.bias is not None else W.dtype
         if action == "truncate":
             with torch.no_grad():
