@@ -25,7 +25,19 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Perturbation", "PERTURBATIONS", "register", "perturbations", "judge"]
+__all__ = [
+    "Perturbation",
+    "PERTURBATIONS",
+    "register",
+    "perturbations",
+    "judge",
+    "scaled",
+    "wrapped",
+    "mp_variance",
+    "patched",
+    "smallest_flagged",
+    "flagged_text",
+]
 
 
 @dataclass(frozen=True)
@@ -114,3 +126,101 @@ def judge(p: Perturbation, *, jobs: int = 1) -> tuple[str, str]:
     with p.patch():
         after = once()
     return before, after
+
+
+# ------------------------------------------------------------------ generic patches
+def scaled(target: str, factor: float):
+    """A patch of the function at dotted path ``target`` whose result is multiplied by
+    ``factor`` (the original is looked up when the patch starts, so patches compose).
+
+    >>> import math
+    >>> with scaled("math.sqrt", 2.0)():
+    ...     math.sqrt(4.0)
+    4.0
+    >>> math.sqrt(4.0)
+    2.0
+    """
+    return wrapped(target, lambda original: lambda *a, **k: factor * original(*a, **k))
+
+
+def wrapped(target: str, wrapper: Callable[[Callable], Callable]):
+    """A patch replacing the function at dotted path ``target`` by ``wrapper(original)`` (the
+    original looked up when the patch starts), e.g. one that scales a single returned term."""
+    import importlib
+    from unittest import mock
+
+    module, name = target.rsplit(".", 1)
+
+    def patch():
+        original = getattr(importlib.import_module(module), name)
+        return mock.patch(target, wrapper(original))
+
+    return patch
+
+
+def mp_variance(factor: float):
+    """Every MarchenkoPastur built with σ² × ``factor`` (the law the check compares with)."""
+    from unittest import mock
+
+    def patch():
+        from rmtheory import marchenko_pastur as mp
+
+        original = mp.MarchenkoPastur
+
+        class Wrong(original):
+            def __init__(self, ratio, sigma2=1.0):
+                super().__init__(ratio, sigma2 * factor)
+
+        return mock.patch.object(mp, "MarchenkoPastur", Wrong)
+
+    return patch
+
+
+def patched(target: str, fn):
+    """A patch replacing the function at dotted path ``target`` by ``fn``."""
+    from unittest import mock
+
+    return lambda: mock.patch(target, fn)
+
+
+# ------------------------------------------------------------------ the smallest error flagged
+def smallest_flagged(
+    verdict_of: Callable[[float], str], step: float = 0.0025, span: float = 100.0
+) -> tuple[tuple[float, str] | None, tuple[float, str] | None]:
+    """The factors nearest 1, below and above, at which a row's verdict first moves.
+
+    ``verdict_of(c)`` is the row's verdict with the theory's constant (or term) multiplied by
+    ``c``, judged on the data already measured (a perturbation of the reference, not of the
+    draw); the grid is geometric with ratio ``1 + step`` out to ``1 / span`` and ``span``.
+    Returns ``((c_below, verdict), (c_above, verdict))``, ``None`` for a side where nothing
+    moves.
+
+    >>> from rmtheory.experiments.rules import grade
+    >>> low, high = smallest_flagged(lambda c: grade(abs(c - 1) <= 0.05, partly=True))
+    >>> round(low[0], 3), high
+    (0.949, (1.0512055032813843, 'partly'))
+    """
+    import math
+
+    base = verdict_of(1.0)
+    n = int(math.ceil(math.log(span) / math.log1p(step)))
+    out = []
+    for sign in (-1, 1):
+        found = None
+        for k in range(1, n + 1):
+            c = (1 + step) ** (sign * k)
+            v = verdict_of(c)
+            if v != base:
+                found = (c, v)
+                break
+        out.append(found)
+    return out[0], out[1]
+
+
+def flagged_text(what: str, flagged, digits: int = 3) -> str:
+    """``smallest_flagged``'s answer in words: "flags <what> × 0.97 (→ partly) or × 1.02 (→
+    partly)"; a side with no flip says so."""
+    parts = [f"× {c:.{digits}g} (→ {v})" for c, v in (x for x in flagged if x)]
+    if not parts:
+        return f"none: no factor on {what} moves the verdict"
+    return f"flags {what} " + " or ".join(parts)

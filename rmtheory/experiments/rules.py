@@ -383,3 +383,21 @@ def seed_majority(wins: int, seeds: int, ratio: float, ratio_good: float = 0.8) 
     """``reproduced`` when the effect shows in every seed with a median ratio <= ``ratio_good``;
     ``partly`` in most seeds."""
     return grade(wins == seeds and ratio <= ratio_good, wins > seeds / 2)
+
+
+# ------------------------------------------------------------------ against our reconstruction
+def reconstruction(verdict: str) -> str:
+    """A tolerance verdict whose reference is our own reconstruction of a formula, the paper's
+    value being lost: agreement says the number is *consistent with our reconstruction*, not
+    that the paper is reproduced, so it reads as a statement about the reconstruction —
+    ``reproduced`` → ``holds``, ``not reproduced`` → ``violated``; ``partly`` and ``n/a`` stay.
+
+    >>> reconstruction(absolute(1.401, 1.3956, tol=0.03, loose=0.1))
+    'holds'
+    >>> reconstruction(absolute(1.55, 1.3956, tol=0.03, loose=0.1))
+    'violated'
+    """
+    return {"reproduced": "holds", "not reproduced": "violated"}.get(verdict, verdict)
+
+
+__all__ += ["reconstruction"]

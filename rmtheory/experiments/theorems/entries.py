@@ -1780,49 +1780,9 @@ register_alias(
 
 
 # ================================================================== power: deliberate errors
-def _scaled(target: str, factor: float):
-    """A patch of the function at dotted path ``target`` whose result is multiplied by
-    ``factor`` (the original is looked up when the patch starts, so patches compose)."""
-    import importlib
-    from unittest import mock
-
-    module, name = target.rsplit(".", 1)
-
-    def patch():
-        original = getattr(importlib.import_module(module), name)
-
-        def scaled(*args, **kwargs):
-            return factor * original(*args, **kwargs)
-
-        return mock.patch(target, scaled)
-
-    return patch
-
-
-def _mp_variance(factor: float):
-    """Every MarchenkoPastur built with σ² × ``factor`` (the law the check compares with)."""
-    from unittest import mock
-
-    def patch():
-        from rmtheory import marchenko_pastur as mp
-
-        original = mp.MarchenkoPastur
-
-        class Wrong(original):
-            def __init__(self, ratio, sigma2=1.0):
-                super().__init__(ratio, sigma2 * factor)
-
-        return mock.patch.object(mp, "MarchenkoPastur", Wrong)
-
-    return patch
-
-
-def _patched(target: str, fn):
-    """A patch replacing the function at dotted path ``target`` by ``fn``."""
-    from unittest import mock
-
-    return lambda: mock.patch(target, fn)
-
+from rmtheory.experiments.power import mp_variance as _mp_variance  # noqa: E402
+from rmtheory.experiments.power import patched as _patched  # noqa: E402
+from rmtheory.experiments.power import scaled as _scaled  # noqa: E402
 
 _C = "rmtheory.confidence."
 _E = "rmtheory.experiments.theorems.entries."
