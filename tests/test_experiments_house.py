@@ -110,6 +110,59 @@ def test_a_damaged_protocol_checkpoint_restarts_the_run(tmp_path):
     assert third["zero_fraction"] == first["zero_fraction"]
 
 
+def _with_checkpoint(seed, _checkpoint_dir=None):
+    """A unit that resumes from its checkpoint and names it when it cannot read it (as
+    rmtheory.nn.checkpoint does)."""
+    path = Path(_checkpoint_dir) / f"unit-seed{seed}.json"
+    if path.exists():
+        try:
+            return {"value": json.loads(path.read_text())["value"]}
+        except (ValueError, KeyError):
+            raise ValueError(f"checkpoint {path}: not readable (truncated or corrupt?)") from None
+    path.write_text(json.dumps({"value": seed * 10}))
+    return {"value": seed * 10}
+
+
+def test_a_damaged_checkpoint_of_any_unit_restarts_it_with_a_warning(tmp_path):
+    """Before (issue 24, found on 4957905): only protocol_run restarted from a damaged checkpoint;
+    a truncated checkpoint of train_run (Tables 1-6, Figs 1-5) or cnn_run stopped `reproduce` with
+    'ValueError: checkpoint ...: not a readable .npz archive' on every rerun."""
+    ckdir = tmp_path / "checkpoints"
+    ckdir.mkdir()
+    map_seeds(_with_checkpoint, [1, 2], cache=tmp_path, _checkpoint_dir=str(ckdir))
+    for record in tmp_path.glob("*.json"):
+        record.unlink()
+    ckpt = ckdir / "unit-seed2.json"
+    ckpt.write_text('{"val')
+    with pytest.warns(DamagedRecord, match=re.escape(str(ckpt))):
+        again = map_seeds(_with_checkpoint, [1, 2], cache=tmp_path, _checkpoint_dir=str(ckdir))
+    assert [r["value"] for r in again] == [10, 20]
+    assert json.loads(ckpt.read_text())["value"] == 20  # written again whole
+
+
+def test_an_error_that_names_no_checkpoint_is_not_swallowed(tmp_path):
+    def broken(seed, _checkpoint_dir=None):
+        raise ValueError("a bug, not a damaged file")
+
+    with pytest.raises(ValueError, match="a bug"):
+        map_seeds(broken, [1], cache=tmp_path, _checkpoint_dir=str(tmp_path / "checkpoints"))
+
+
+def test_a_damaged_train_run_checkpoint_restarts_the_run(tmp_path):
+    from rmtheory.experiments.runner import checkpoint_dir
+    from rmtheory.experiments.training.compute import train_run
+
+    kw = dict(method="mp", dataset="tiny", sizes=(784, 16, 10), epochs=2, every=1, T=3.0,
+              subset=(200, 100), _checkpoint_dir=checkpoint_dir(tmp_path))  # fmt: skip
+    first = map_seeds(train_run, [0], cache=tmp_path, **kw)[0]
+    next(tmp_path.glob("train_run-*.json")).unlink()  # the record gone, the checkpoint damaged
+    ckpt = next((tmp_path / "checkpoints").glob("*.npz"))
+    ckpt.write_bytes(ckpt.read_bytes()[:200])
+    with pytest.warns(DamagedRecord, match=re.escape(str(ckpt))):
+        again = map_seeds(train_run, [0], cache=tmp_path, **kw)[0]
+    assert again["test_accuracy"] == first["test_accuracy"]
+
+
 # ---------------------------------------------------------------------------- jobs and the CLI
 def test_jobs_zero_is_a_clear_error_and_minus_one_means_all_cpus(capsys):
     assert cli.main(["reproduce", "fig17", "--jobs", "0", "--out", "/nonexistent"]) == 2

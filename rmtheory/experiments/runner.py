@@ -141,6 +141,20 @@ def discard_damaged(path: Path, why: str, *with_it: Path) -> None:
         Path(p).unlink(missing_ok=True)
 
 
+def _damaged_checkpoint(err: BaseException, folder: str | Path | None) -> Path | None:
+    """The checkpoint in ``folder`` that error ``err`` names (a unit that could not resume from
+    it), or ``None`` when the error names none of them: then it is not a damaged file."""
+    if folder is None:
+        return None
+    text = str(err)
+    try:
+        entries = [p for p in Path(folder).iterdir() if p.is_file()]
+    except OSError:
+        return None
+    named = [p for p in entries if str(p) in text]
+    return max(named, key=lambda p: len(str(p))) if named else None
+
+
 def _incomplete(results: dict[int, dict], paths: dict[int, Path]) -> list[int]:
     """Seeds whose record lacks a key that the other records of the same call have."""
     keys = [set(r) - {"environment"} for r in results.values()]
@@ -204,10 +218,12 @@ def map_seeds(
 
     A finished seed is written to ``cache/<fn name>-seed<s>-<hash of kwargs>.json``; re-running
     skips it, so an interrupted run resumes (the temporary files a killed run left in ``cache``
-    are removed first).  A damaged record (unreadable, empty, not an
-    object, or lacking a key the other seeds' records have) is computed again, with a
-    :class:`DamagedRecord` warning naming the file.  ``jobs=1`` runs in-process (no joblib),
-    which is what tests use; ``jobs`` goes through :func:`rmtheory._validation.n_jobs`.
+    are removed first).  A damaged record (unreadable, empty, not an object, or lacking a key
+    the other seeds' records have) is computed again, with a :class:`DamagedRecord` warning
+    naming the file; so is a unit that fails on a damaged checkpoint of its own (an error naming
+    a file in ``kwargs["_checkpoint_dir"]``): the checkpoint is removed, with the warning, and
+    the unit starts afresh, once.  ``jobs=1`` runs in-process (no joblib), which is what tests
+    use; ``jobs`` goes through :func:`rmtheory._validation.n_jobs`.
     ``progress`` prints a line per finished seed to stderr (default: the :class:`RunContext`'s
     ``reporting``, on inside :func:`~rmtheory.experiments.registry.reproduce`).
     """
@@ -244,7 +260,15 @@ def map_seeds(
         t0 = time.perf_counter()
         # one BLAS thread per worker when several run at once: oversubscribed OpenBLAS is 10x slower
         with threadpool_limits(limits=1 if jobs != 1 else None, user_api="blas"):
-            out = to_json(fn(seed=seed, **kwargs))
+            try:
+                out = fn(seed=seed, **kwargs)
+            except (ValueError, OSError) as err:
+                damaged = _damaged_checkpoint(err, kwargs.get("_checkpoint_dir"))
+                if damaged is None:
+                    raise
+                discard_damaged(damaged, str(err))  # start the unit afresh, once
+                out = fn(seed=seed, **kwargs)
+            out = to_json(out)
             if isinstance(out, dict):  # where it ran: float32 results are bit-equal only there
                 out.setdefault("environment", to_json(environment()))
         if path is not None:
