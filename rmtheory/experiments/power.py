@@ -32,6 +32,7 @@ __all__ = [
     "perturbations",
     "judge",
     "scaled",
+    "scaled_setting",
     "wrapped",
     "mp_variance",
     "patched",
@@ -156,6 +157,34 @@ def wrapped(target: str, wrapper: Callable[[Callable], Callable]):
         return mock.patch(target, wrapper(original))
 
     return patch
+
+
+def scaled_setting(target: str, key: str, factor: float, method: str = "mp"):
+    """A patch of the seed runner at ``target`` (called as ``run(params, jobs, cache, **kw)``)
+    that multiplies the setting ``key`` by ``factor`` in the runs of ``method`` only, whether the
+    setting comes in ``params`` or in ``kw`` — e.g. Algorithm 1's keep-fraction constant T of
+    the pruned arm, the normal arm untouched.
+
+    >>> import types, sys
+    >>> mod = types.ModuleType("demo_runner"); sys.modules["demo_runner"] = mod
+    >>> mod.run = lambda params, jobs, cache, **kw: (params["T"], kw["method"])
+    >>> with scaled_setting("demo_runner.run", "T", 4.0)():
+    ...     mod.run({"T": 2.0}, 1, None, method="mp"), mod.run({"T": 2.0}, 1, None, method="none")
+    ((8.0, 'mp'), (2.0, 'none'))
+    """
+
+    def wrapper(original):
+        def run(params, jobs, cache, **kw):
+            if kw.get("method") == method:
+                if key in kw:
+                    kw = {**kw, key: kw[key] * factor}
+                else:
+                    params = {**params, key: params[key] * factor}
+            return original(params, jobs, cache, **kw)
+
+        return run
+
+    return wrapped(target, wrapper)
 
 
 def mp_variance(factor: float):

@@ -97,8 +97,9 @@ def _claims_fig17(result):
                 at(1.0),
                 f"the paper's value is read off its figure (algorithms.md §2.6); read-off "
                 f"tolerance {tol:g} (partly {loose:g})",
-                power=flagged_text("the Tracy–Widom term", smallest_flagged(at, step=0.005),
-                                   digits=2)
+                power=flagged_text(
+                    "the Tracy–Widom term", smallest_flagged(at, step=0.005), digits=2
+                )
                 + ("; registered: × 1.25 → not reproduced, measured" if b == 0.95 else ""),
             )
         )
@@ -116,8 +117,9 @@ def _claims_fig17(result):
             spread_at(1.0),
             f"the spread is set by the TW term, the level moves with the draw; read-off tolerance "
             f"{stol:g} (√2 × {tol:g})",
-            power=flagged_text("the Tracy–Widom term", smallest_flagged(spread_at, step=0.005),
-                               digits=2)
+            power=flagged_text(
+                "the Tracy–Widom term", smallest_flagged(spread_at, step=0.005), digits=2
+            )
             + f"; registered: × 0.9 and × 1.1 → not reproduced, measured; the correct scaling "
             f"(× {(good[0.05] - good[0.95]) / spread:.2f}) → {spread_at((good[0.05] - good[0.95]) / spread)}",
         )

@@ -11,11 +11,9 @@ their claims are "not checkable" and say which file to place where.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 
@@ -532,28 +530,19 @@ POWER_SIZE = {"dataset": "tiny", "subset": [512, 300], "channels": [1, 6, 40, 40
               "n_seeds": 3, "normalize": "half", "lr": 0.1, "epochs": 6, "every": 3, "T": 30.0}  # fmt: skip
 
 
-@contextlib.contextmanager
-def scaled_keep_constant(factor: float):
-    """Run every MP-pruned arm with the keep-fraction constant ``T × factor`` (the pruning
-    schedule ``max(0, 1 - epoch/T)`` of the theory's Algorithm 1 with a wrong constant)."""
-    original = _cnn_seeds
-
-    def run(params, jobs, cache, **kw):
-        if kw.get("method") == "mp":
-            kw = {**kw, "T": kw["T"] * factor}
-        return original(params, jobs, cache, **kw)
-
-    with mock.patch(f"{__name__}._cnn_seeds", run):
-        yield
+def _keep_constant(factor: float):
+    """Every MP-pruned arm trained with the keep-fraction constant ``T × factor`` (Algorithm 1's
+    schedule ``max(0, 1 - epoch/T)`` with a wrong threshold constant), the normal arm untouched."""
+    return power.scaled_setting(f"{__name__}._cnn_seeds", "T", factor)
 
 
 power.register(power.Perturbation(
     "fig8", "T / 20: the pass keeps no sub-threshold singular value (keep fraction 0)",
     claim="test accuracy slightly below", expect=("not reproduced",),
-    patch=lambda: scaled_keep_constant(0.05), params=POWER_SIZE,
+    patch=_keep_constant(0.05), params=POWER_SIZE,
 ))  # fmt: skip
 power.register(power.Perturbation(
     "fig8", "T × 4: the pass keeps almost every singular value",
     claim="about half the", expect=("not reproduced",),
-    patch=lambda: scaled_keep_constant(4.0), params={**POWER_SIZE, "T": 7.5},
+    patch=_keep_constant(4.0), params={**POWER_SIZE, "T": 7.5},
 ))  # fmt: skip

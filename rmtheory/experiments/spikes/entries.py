@@ -130,9 +130,12 @@ def _claims_fig16(result):
                 f"u {u:.3f}, v {v:.3f}",
                 rules.at_most(worst, good, loose, strict=True),
                 f"prediction is the N -> infinity limit; tolerance {good:g} (partly {loose:g})",
-                power=_power_text("sqrt(1 - c/σ²)", _overlap_constants(s, lo, hi, good),
-                                  _overlap_constants(s, lo, hi, loose),
-                                  _REGISTERED["fig16 overlap"] if s == 1.2 else ""),  # fmt: skip
+                power=_power_text(
+                    "sqrt(1 - c/σ²)",
+                    _overlap_constants(s, lo, hi, good),
+                    _overlap_constants(s, lo, hi, loose),
+                    _REGISTERED["fig16 overlap"] if s == 1.2 else "",
+                ),  # fmt: skip
             )
         )
     rel, partly = OUTLIER_REL
@@ -149,9 +152,12 @@ def _claims_fig16(result):
                 f"{sv:.3f}",
                 verdict(sv, p, rel, partly),
                 f"relative tolerance {rel:g} (partly {partly:g})",
-                power=_power_text("σ + c/σ", _outlier_constants(s, sv, rel),
-                                  _outlier_constants(s, sv, partly),
-                                  _REGISTERED["fig16 outlier"] if s == 1.2 else ""),  # fmt: skip
+                power=_power_text(
+                    "σ + c/σ",
+                    _outlier_constants(s, sv, rel),
+                    _outlier_constants(s, sv, partly),
+                    _REGISTERED["fig16 outlier"] if s == 1.2 else "",
+                ),  # fmt: skip
             )
         )
     return out
@@ -239,9 +245,12 @@ def _claims_fig15(result):
                     f"{lam:.3f}",
                     verdict(lam, p, rel, partly),
                     f"relative tolerance {rel:g} (partly {partly:g})",
-                    power=_power_text("θ + c/θ", _outlier_constants(t, lam, rel),
-                                      _outlier_constants(t, lam, partly),
-                                      _REGISTERED["fig15 eigenvalue"] if t == 1.25 else ""),  # fmt: skip
+                    power=_power_text(
+                        "θ + c/θ",
+                        _outlier_constants(t, lam, rel),
+                        _outlier_constants(t, lam, partly),
+                        _REGISTERED["fig15 eigenvalue"] if t == 1.25 else "",
+                    ),  # fmt: skip
                 )
             )
             out.append(
@@ -251,9 +260,12 @@ def _claims_fig15(result):
                     f"{ov:.3f}",
                     rules.absolute(ov, po, good, loose, strict=True),
                     f"absolute tolerance {good:g} (partly {loose:g})",
-                    power=_power_text("sqrt(1 - c/θ²)", _overlap_constants(t, ov, ov, good),
-                                      _overlap_constants(t, ov, ov, loose),
-                                      _REGISTERED["fig15 overlap"] if t == 1.25 else ""),  # fmt: skip
+                    power=_power_text(
+                        "sqrt(1 - c/θ²)",
+                        _overlap_constants(t, ov, ov, good),
+                        _overlap_constants(t, ov, ov, loose),
+                        _REGISTERED["fig15 overlap"] if t == 1.25 else "",
+                    ),  # fmt: skip
                 )
             )
     return out

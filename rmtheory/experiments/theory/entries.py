@@ -468,9 +468,12 @@ def _claims_theta(result, fig: str):
             "docs/theorems.md measured 0.32-0.59 with 20 seeds up to N = 3000; tolerance "
             f"{RATE_TOL[0]:g} (partly {RATE_TOL[1]:g})"
             + ("" if rated else "; too few sizes here to fit a rate"),
-            power=(flagged_text("f(σ_r)", smallest_flagged(rate_at, step=0.001))
-                   + " (a wrong limit leaves a floor, the fitted rate falls); registered: "
-                   f"× {_RATE_FACTOR[fig]:g} → violated, measured") if rated  # fmt: skip
+            power=(
+                flagged_text("f(σ_r)", smallest_flagged(rate_at, step=0.001))
+                + " (a wrong limit leaves a floor, the fitted rate falls); registered: "
+                f"× {_RATE_FACTOR[fig]:g} → violated, measured"
+            )
+            if rated  # fmt: skip
             else "none: too few sizes to fit a rate",
         ),
         Claim(

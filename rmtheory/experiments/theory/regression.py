@@ -201,8 +201,9 @@ def regression_run(
     ytr, yte = (np.asarray(d[k], dtype=np.float64) for k in ("y_train", "y_test"))
     model = MLP(list(sizes), activation=activation, final_activation=None, seed=seed)
     pruner = (
-        training_hooks("mp", every=every, alpha=alpha, beta=beta, gof_cutoff=gof_cutoff,
-                       T=T_eff).pruner
+        training_hooks(
+            "mp", every=every, alpha=alpha, beta=beta, gof_cutoff=gof_cutoff, T=T_eff
+        ).pruner
         if method == "mp"
         else None
     )

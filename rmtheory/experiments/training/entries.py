@@ -767,19 +767,10 @@ def swapped_arms():
         yield
 
 
-@contextlib.contextmanager
-def scaled_keep_constant(factor: float):
-    """Train every MP-pruned arm with the keep-fraction constant ``T × factor`` (Algorithm 1's
-    schedule ``max(0, 1 - epoch/T)`` with a wrong threshold constant)."""
-    original = _pair_seeds
-
-    def run(params, jobs, cache, **kw):
-        if kw.get("method") == "mp":
-            params = {**params, "T": params["T"] * factor}
-        return original(params, jobs, cache, **kw)
-
-    with mock.patch(f"{__name__}._pair_seeds", run):
-        yield
+def _keep_constant(factor: float):
+    """Every MP-pruned arm trained with the keep-fraction constant ``T × factor`` (Algorithm 1's
+    schedule ``max(0, 1 - epoch/T)`` with a wrong threshold constant), the normal arm untouched."""
+    return power.scaled_setting(f"{__name__}._pair_seeds", "T", factor)
 
 
 power.register(power.Perturbation(
@@ -795,7 +786,7 @@ power.register(power.Perturbation(
 power.register(power.Perturbation(
     "table2", "T × 4: the pass keeps almost every singular value",
     claim="parameter reduction", expect=("not reproduced",),
-    patch=lambda: scaled_keep_constant(4.0), params={**POWER_SIZE, "T": 7.0, "n_seeds": 1},
+    patch=_keep_constant(4.0), params={**POWER_SIZE, "T": 7.0, "n_seeds": 1},
 ))  # fmt: skip
 
 
