@@ -56,6 +56,7 @@ __all__ = [
     "mean_sd",
     "unpaired_gain",
     "seed_majority",
+    "all_of",
     "TAGS",
 ]
 
@@ -383,6 +384,21 @@ def seed_majority(wins: int, seeds: int, ratio: float, ratio_good: float = 0.8) 
     """``reproduced`` when the effect shows in every seed with a median ratio <= ``ratio_good``;
     ``partly`` in most seeds."""
     return grade(wins == seeds and ratio <= ratio_good, wins > seeds / 2)
+
+
+def all_of(*verdicts: str) -> str:
+    """The verdict of a claim made of several parts judged apart (e.g. "a lower training
+    accuracy *and* a narrower gap"): ``n/a`` if any part is, ``reproduced`` if every part is,
+    ``partly`` if none is ``not reproduced``, else ``not reproduced``.
+
+    >>> all_of("reproduced", "reproduced"), all_of("reproduced", "partly")
+    ('reproduced', 'partly')
+    >>> all_of("reproduced", "not reproduced"), all_of("n/a", "reproduced")
+    ('not reproduced', 'n/a')
+    """
+    if "n/a" in verdicts:
+        return "n/a"
+    return grade(all(v == "reproduced" for v in verdicts), "not reproduced" not in verdicts)
 
 
 # ------------------------------------------------------------------ against our reconstruction

@@ -344,9 +344,7 @@ def _train_claims(ds: str, runs: dict, acc_n, acc_p, target: float) -> list[Clai
     d_gap = rules.paired_difference(tr_n - acc_n, tr_p - acc_p)
     n = tr_n.size
     v_tr, v_gap = (rules.paired_sign(*d, n, sign=-1) for d in (d_tr, d_gap))
-    both = rules.grade(v_tr == v_gap == "reproduced", "not reproduced" not in (v_tr, v_gap))
-    if "n/a" in (v_tr, v_gap):
-        both = "n/a"
+    both = rules.all_of(v_tr, v_gap)
     det = [_detectable(b - a) for a, b in ((tr_n, tr_p), (tr_n - acc_n, tr_p - acc_p))]
     return [
         Claim(
