@@ -147,7 +147,7 @@ def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Pat
 
     A full disk or an interrupted plot never leaves a torn image under ``path``.  The format is
     ``savefig_kwargs["format"]``, else the suffix of ``path`` (matplotlib cannot infer it from
-    the temporary file's name).
+    the temporary file's name).  ``path`` may also be a writable binary buffer, written directly.
 
     >>> import tempfile, pathlib, matplotlib
     >>> matplotlib.use("Agg")
@@ -158,6 +158,9 @@ def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Pat
     b'\\x89PNG'
     >>> plt.close(fig)
     """
+    if hasattr(path, "write"):  # a buffer (reproduce renders a figure in memory, then writes it)
+        fig.savefig(path, **savefig_kwargs)
+        return path
     path = Path(path)
     fmt = savefig_kwargs.pop("format", None) or path.suffix.lstrip(".").lower() or None
     with atomic_open(path, "wb", what="figure") as fh:

@@ -26,6 +26,9 @@ from rmtheory.cli import main
 from rmtheory.datasets._cache import write_manifest
 from rmtheory.datasets._specs import get_spec
 from rmtheory.datasets.idx import write_idx
+from rmtheory.experiments import write_report
+from rmtheory.experiments.registry import write_figure
+from rmtheory.experiments.report import write_gallery
 from rmtheory.marchenko_pastur import MarchenkoPastur
 from rmtheory.nn.checkpoint import save_model
 from rmtheory.nn.model import MLP
@@ -66,7 +69,26 @@ def _writers(table):
         "LayerTable.plot": lambda p: analyze({"fc": _spiked()}, keep_eigenvalues=True).plot(
             p.parent
         ),
+        # before (found on 4957905): an experiment's figure and the verdict page / gallery were
+        # written in place, so a full disk left a torn PNG or page under its final name
+        "reproduce figure": lambda p: write_figure(_plot_line, {}, p.with_suffix(".png")),
+        "reproduce figure via plot_esd": lambda p: write_figure(
+            lambda r, where: plot_esd(np.linspace(0.1, 3.0, 40), MarchenkoPastur(0.5), path=where),
+            {},
+            p.with_suffix(".png"),
+        ),
+        "write_report": lambda p: write_report(p.parent / "no-results", p),
+        "write_gallery": lambda p: write_gallery(p.parent / "no-results", p),
     }
+
+
+def _plot_line(result, path):
+    """An experiment's ``plot(result, path)``: draws, then ``fig.savefig(path)``."""
+    from rmtheory.plotting import figure
+
+    fig, ax = figure()
+    ax.plot([0, 1], [1, 0])
+    fig.savefig(path, dpi=50)
 
 
 def _target(name, tmp_path):
@@ -78,7 +100,7 @@ def _target(name, tmp_path):
         return base.with_suffix(".npz")
     if name == "dataset manifest":
         return tmp_path / "manifest.json"
-    if name == "plot_esd":
+    if name in ("plot_esd", "reproduce figure", "reproduce figure via plot_esd"):
         return base.with_suffix(".png")
     if name == "LayerTable.plot":
         return tmp_path / "fc.png"

@@ -362,8 +362,24 @@ def reproduce(
     result["claims"] = claims
     atomic_write(out_dir / f"{name}.json", json.dumps(result, indent=1), what="result")
     if plot:
-        import matplotlib.pyplot as plt
-
-        exp.plot(result, out_dir / f"{name}.png")
-        plt.close("all")  # a reproduce --all opens dozens of figures otherwise
+        write_figure(exp.plot, result, out_dir / f"{name}.png")
     return result
+
+
+def write_figure(plot: Callable[[dict, Any], Any], result: dict, path: Path) -> Path | None:
+    """``plot(result, buffer)`` rendered in memory, then written to ``path`` through
+    :func:`rmtheory.atomic.atomic_write`: a full disk or a kill never leaves a torn image (the
+    plot functions call ``fig.savefig`` on what they are given; PNG is matplotlib's default).
+    Nothing is written when the plot saves nothing."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    try:
+        plot(result, buffer)
+    finally:
+        plt.close("all")  # a reproduce --all opens dozens of figures otherwise
+    if not buffer.getbuffer().nbytes:
+        return None
+    return atomic_write(path, buffer.getvalue(), what="figure")

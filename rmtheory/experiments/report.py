@@ -292,10 +292,7 @@ def write_report(
     if follows:
         lines += ["", "## Paper or authors' code? (the protocol behind each verdict)", ""]
         lines += [f"- **{n}**: {f}" for n, f in follows]
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    return out
+    return atomic_write(out, "\n".join(lines) + "\n", what="verdict page")
 
 
 def write_gallery(figures_dir: str | Path = "figures", out: str | Path = "docs/gallery.md") -> Path:
@@ -331,9 +328,7 @@ def write_gallery(figures_dir: str | Path = "figures", out: str | Path = "docs/g
             f"![{name}]({(rel / png.relative_to(figures_dir)).as_posix()})",
             "",
         ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    return out
+    return atomic_write(out, "\n".join(lines) + "\n", what="figure gallery")
 
 
 def _natural(name: str) -> tuple:
