@@ -48,13 +48,25 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recorded_results(out: str) -> str:
+    """``out``; for the default ``figures`` when this folder has none, the committed records of the
+    checkout rmtheory runs from (so `rmtheory list` shows the measured costs from anywhere)."""
+    from pathlib import Path
+
+    if out != "figures" or Path(out).is_dir():
+        return out
+    committed = Path(__file__).resolve().parents[1] / "figures"
+    return str(committed) if committed.is_dir() else out
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from rmtheory.experiments import ALIASES, EXPERIMENTS
     from rmtheory.experiments.report import cost_line, data_needs, measured_costs
 
-    costs = measured_costs(args.out)
+    folder = _recorded_results(args.out)
+    costs = measured_costs(folder)
     pad = " " * 16
-    print(f"measured compute time on one core (from the results recorded in {args.out}/)")
+    print(f"measured compute time on one core (from the results recorded in {folder}/)")
     for name in sorted(EXPERIMENTS):
         exp = EXPERIMENTS[name]
         print(f"{name:>14}  {exp.title}")

@@ -193,6 +193,19 @@ def test_list_shows_measured_cost_and_data(capsys):
     assert re.search(r"theorem42 .*\n\s+cost: quick \d+ (s|min)", out)
 
 
+def test_list_outside_the_repository_reads_the_committed_records(tmp_path, monkeypatch, capsys):
+    """Before: `rmtheory list` run from any folder but the clone's root said 'cost: not
+    measured' for every experiment (it read ./figures/ only)."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"theorem42 .*\n\s+cost: quick \d+ (s|min)", out)
+    assert str(PACKAGE.parent / "figures") in out.splitlines()[0]
+    (tmp_path / "figures").mkdir()  # a folder of one's own results is read, even if empty
+    assert cli.main(["list"]) == 0
+    assert "cost: quick" not in capsys.readouterr().out
+
+
 def test_a_smoke_run_says_once_that_it_is_not_judged(tmp_path, capsys):
     from rmtheory.experiments import reproduce
     from rmtheory.experiments.report import print_claims
