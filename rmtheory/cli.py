@@ -235,7 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `rmtheory list | head`: the reader left; no traceback
+        import os
+
+        # stdout is gone: point it at devnull so the interpreter's final flush stays quiet
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # not a real file (a test's capture)
+            pass
+        return 0
 
 
 if __name__ == "__main__":

@@ -254,3 +254,14 @@ def test_the_reproducibility_contract_is_stated():
     page = (ROOT / "docs" / "reproducibility.md").read_text(encoding="utf-8")
     assert "bit-identical" in page and "same distribution" in page
     assert "BLAS thread count" in page and "rmtheory.provenance.environment()" in page
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    """``rmtheory list | head``: before, the reader leaving gave a BrokenPipeError traceback."""
+    import builtins
+
+    def closed(*a, **k):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(builtins, "print", closed)
+    assert main(["list"]) == 0
