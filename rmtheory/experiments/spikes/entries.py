@@ -111,6 +111,24 @@ def _plot_fig16(result, path: Path):
     fig.savefig(path, dpi=120)
 
 
+def _outlier_claim(claim: str, x: float, ours: float, predicted: float, form: str,
+                   registered: str) -> Claim:  # fmt: skip
+    """An outlier (eigenvalue or singular value) against its BGN prediction, relative tolerance
+    :data:`OUTLIER_REL`, with the constants ``c`` of ``form`` the check would accept."""
+    rel, partly = OUTLIER_REL
+    return Claim(claim, f"{predicted:.3f}", f"{ours:.3f}", verdict(ours, predicted, rel, partly),
+                 f"relative tolerance {rel:g} (partly {partly:g})",
+                 power=_power_text(form, _outlier_constants(x, ours, rel),
+                                   _outlier_constants(x, ours, partly), registered))  # fmt: skip
+
+
+def _overlap_power(form: str, x: float, lo: float, hi: float, registered: str) -> str:
+    """What an overlap check (absolute tolerance :data:`OVERLAP_ABS`) flags in ``form``'s c."""
+    good, loose = OVERLAP_ABS
+    return _power_text(form, _overlap_constants(x, lo, hi, good),
+                       _overlap_constants(x, lo, hi, loose), registered)  # fmt: skip
+
+
 def _claims_fig16(result):
     out = []
     good, loose = OVERLAP_ABS
@@ -130,11 +148,8 @@ def _claims_fig16(result):
                 f"u {u:.3f}, v {v:.3f}",
                 rules.at_most(worst, good, loose, strict=True),
                 f"prediction is the N -> infinity limit; tolerance {good:g} (partly {loose:g})",
-                power=_power_text(
-                    "sqrt(1 - c/σ²)",
-                    _overlap_constants(s, lo, hi, good),
-                    _overlap_constants(s, lo, hi, loose),
-                    _REGISTERED["fig16 overlap"] if s == 1.2 else "",
+                power=_overlap_power(
+                    "sqrt(1 - c/σ²)", s, lo, hi, _REGISTERED["fig16 overlap"] if s == 1.2 else ""
                 ),  # fmt: skip
             )
         )
@@ -145,21 +160,8 @@ def _claims_fig16(result):
         result["predicted_singular_values"],
         strict=True,
     ):
-        out.append(
-            Claim(
-                f"Eq (51) outlier at sigma={s:g}: sigma + 1/sigma",
-                f"{p:.3f}",
-                f"{sv:.3f}",
-                verdict(sv, p, rel, partly),
-                f"relative tolerance {rel:g} (partly {partly:g})",
-                power=_power_text(
-                    "σ + c/σ",
-                    _outlier_constants(s, sv, rel),
-                    _outlier_constants(s, sv, partly),
-                    _REGISTERED["fig16 outlier"] if s == 1.2 else "",
-                ),  # fmt: skip
-            )
-        )
+        out.append(_outlier_claim(f"Eq (51) outlier at sigma={s:g}: sigma + 1/sigma", s, sv, p,
+                                  "σ + c/σ", _REGISTERED["fig16 outlier"] if s == 1.2 else ""))  # fmt: skip
     return out
 
 
@@ -238,21 +240,9 @@ def _claims_fig15(result):
         strict=True,
     ):
         if t > 1.2:
-            out.append(
-                Claim(
-                    f"Ex 5.6 eigenvalue at theta={t:g} vs theta + 1/theta",
-                    f"{p:.3f}",
-                    f"{lam:.3f}",
-                    verdict(lam, p, rel, partly),
-                    f"relative tolerance {rel:g} (partly {partly:g})",
-                    power=_power_text(
-                        "θ + c/θ",
-                        _outlier_constants(t, lam, rel),
-                        _outlier_constants(t, lam, partly),
-                        _REGISTERED["fig15 eigenvalue"] if t == 1.25 else "",
-                    ),  # fmt: skip
-                )
-            )
+            out.append(_outlier_claim(
+                f"Ex 5.6 eigenvalue at theta={t:g} vs theta + 1/theta", t, lam, p, "θ + c/θ",
+                _REGISTERED["fig15 eigenvalue"] if t == 1.25 else ""))  # fmt: skip
             out.append(
                 Claim(
                     f"Ex 5.6 overlap at theta={t:g} vs sqrt(1-1/theta^2)",
@@ -260,10 +250,11 @@ def _claims_fig15(result):
                     f"{ov:.3f}",
                     rules.absolute(ov, po, good, loose, strict=True),
                     f"absolute tolerance {good:g} (partly {loose:g})",
-                    power=_power_text(
+                    power=_overlap_power(
                         "sqrt(1 - c/θ²)",
-                        _overlap_constants(t, ov, ov, good),
-                        _overlap_constants(t, ov, ov, loose),
+                        t,
+                        ov,
+                        ov,
                         _REGISTERED["fig15 overlap"] if t == 1.25 else "",
                     ),  # fmt: skip
                 )
