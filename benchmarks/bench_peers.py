@@ -508,7 +508,7 @@ def render(rows, summary, info, bench_7b: dict | None) -> str:
     if bench_7b:
         lines += ["", render_7b(bench_7b)]
     lines += ["", "Regenerate with `python benchmarks/bench_peers.py --json benchmarks/peers_results.json "
-              "--bench-7b benchmarks/bench_7b_layers2.json` (about 20 minutes; `--quick` for a smoke "
+              "--bench-7b benchmarks/bench_7b_full.json` (about 20 minutes; `--quick` for a smoke "
               "run). The 7B section is a `python benchmarks/bench_7b.py --json FILE` result; "
               "`--from-json benchmarks/peers_results.json --bench-7b FILE` re-renders this page with "
               "another one without timing anything again.", ""]  # fmt: skip

@@ -105,7 +105,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         print(f"unknown experiment(s) {unknown}; see `rmtheory list`", file=sys.stderr)
         return 2
     from rmtheory.datasets import DatasetUnavailable
-    from rmtheory.experiments.registry import NothingRecorded
+    from rmtheory.experiments.registry import DamagedRecordError, NothingRecorded
 
     if backend == "torch" and jobs != 1:
         print("rmtheory: --backend torch trains one seed at a time (--jobs 1); one process "
@@ -126,6 +126,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             return 2
         except NothingRecorded as err:  # --cached-only with nothing recorded
             print(f"{name}: {err}", file=sys.stderr)
+            return 2
+        except DamagedRecordError as err:  # its message names the experiment and the files
+            print(f"rmtheory: {err}", file=sys.stderr)
             return 2
     if args.all or args.report:
         print(write_report(args.out), write_gallery(args.out))

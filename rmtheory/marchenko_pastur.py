@@ -73,7 +73,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import comb
 
-from rmtheory._validation import positive_finite, positive_int, real_array, rng
+from rmtheory._validation import positive_finite, positive_int, rng
 from rmtheory.laws import Law
 
 __all__ = ["MarchenkoPastur", "wishart_eigenvalues"]

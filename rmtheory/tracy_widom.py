@@ -792,7 +792,8 @@ def _far_right_point(beta: int, s: float) -> tuple[float, float]:
     beta = 1: 1 - F = tr A_s = (1/2) int_s^inf Ai and f = Ai(s) / 2.  The integrals are taken by
     Gauss–Laguerre in v = zeta(t) - zeta(s) (twice that for beta = 2), where the integrand is
     smooth, with Ai scaled by exp(zeta) (scipy's airye), zeta = (2/3) s^{3/2}.  (The closed form
-    of tr K_Ai cancels to O(s^{-3}) of its terms; the quadrature does not.)  beta = 4: 1 - F = -e_2 - e_4 - ... of A_{sqrt2 s}, e_2 from the
+    of tr K_Ai cancels to O(s^{-3}) of its terms; the quadrature does not.)
+    beta = 4: 1 - F = -e_2 - e_4 - ... of A_{sqrt2 s}, e_2 from the
     eigenvalues of the Nystrom matrix scaled by exp(zeta(sqrt2 s)) (their values are O(1)),
     the density by Hellmann–Feynman on the scaled matrix.
     """

@@ -837,13 +837,7 @@ def _flatten(obj: Mapping, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def _torch_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorRef]:
-    try:
-        import torch
-    except ImportError:
-        raise ImportError(
-            f"reading {path.suffix} files needs PyTorch (not a dependency of rmtheory); install "
-            "torch, or save the weights as .npz / .safetensors"
-        ) from None
+    # what is wrong with the file itself is said with or without PyTorch installed
     if size == 0:
         raise ValueError(f"{path}: the file is empty (0 bytes), not a PyTorch checkpoint")
     start = f.read(16)
@@ -853,6 +847,13 @@ def _torch_refs(path: Path, f, size: int, limits: _Limits) -> list[TensorRef]:
             f"{path}: not a PyTorch checkpoint (neither a zip archive nor pickled data: "
             f"{_describe_start(start)})"
         )
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(
+            f"{path}: reading {path.suffix} files needs PyTorch (not a dependency of rmtheory); "
+            "install torch, or save the weights as .npz / .safetensors"
+        ) from None
     try:
         obj = torch.load(f, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises its own (and pickle's) exception types

@@ -278,3 +278,33 @@ def test_cli_jobs_checked_at_parse_time(command, tmp_path, capsys):
     with pytest.warns(RuntimeWarning, match="--jobs=100000"):
         rc = main([command, *args, "--jobs", "100000", "--no-progress"])
     assert rc == 0
+
+
+def test_no_library_module_writes_a_file_outside_the_atomic_writer():
+    """Before (found on cdd06e6): the regression experiment wrote its training-MSE file through
+    its own temporary file and ``os.replace``, without fsync or clean-up.  Every write in the
+    library goes through :mod:`rmtheory.atomic`; this scan finds a direct one."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "rmtheory"
+    direct = []
+    for path in package.rglob("*.py"):
+        if path.name == "atomic.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+            if name in {"write_text", "write_bytes", "replace", "rename"} and isinstance(
+                f, ast.Attribute
+            ) and getattr(f.value, "id", "") in {"os", "self", "path", "tmp", "p"}:
+                direct.append(f"{path.relative_to(package)}:{node.lineno} {name}")
+            if name == "open" and isinstance(f, ast.Name) and len(node.args) > 1:
+                mode = node.args[1]
+                if isinstance(mode, ast.Constant) and set(str(mode.value)) & set("wax"):
+                    direct.append(f"{path.relative_to(package)}:{node.lineno} open")
+                    # a line number pins the one allowed below: a new open() there is caught
+    lock = ["datasets/_cache.py:70 open"]  # the fcntl lock file: opened, never written
+    assert [d for d in direct if d not in lock] == []

@@ -39,6 +39,47 @@ def test_a_damaged_record_is_recomputed_with_a_warning_naming_the_file(tmp_path,
     assert json.loads(path.read_text())["value"] == 4  # rewritten whole
 
 
+def _one_seed_experiment():
+    from rmtheory.experiments.registry import Experiment
+
+    def summarise(runs, params):
+        return {"values": [r["value"] for r in runs]}  # reads "value": a record without it fails
+
+    sizes = {s: {"n_seeds": 1, "power": 2} for s in ("smoke", "quick", "full")}
+    return Experiment("one_seed_toy", "toy", seed_run(_square, ["power"], summarise),
+                      lambda result, out: None, sizes, paper_ref="-")  # fmt: skip
+
+
+def test_a_one_seed_record_lacking_a_key_is_an_error_naming_the_file(tmp_path, monkeypatch):
+    """Before (found on cdd06e6): a call of one seed has no other record to compare with, so a
+    record that parses but lacks a key ended in a bare ``KeyError: 'value'``, naming no file."""
+    from rmtheory.experiments import registry
+
+    monkeypatch.setitem(registry.EXPERIMENTS, "one_seed_toy", _one_seed_experiment())
+    assert registry.reproduce("one_seed_toy", "quick", tmp_path)["values"] == [0]
+    (path,) = tmp_path.rglob("_square-seed0-*.json")
+    path.write_text('{"power": 2}')
+    with pytest.raises(registry.DamagedRecordError, match=re.escape(str(path))):
+        registry.reproduce("one_seed_toy", "quick", tmp_path)
+
+
+def test_a_key_error_of_the_code_itself_is_not_blamed_on_a_record(tmp_path, monkeypatch):
+    from rmtheory.experiments import registry
+
+    exp = _one_seed_experiment()
+
+    def broken(params, jobs=1, cache=None):
+        exp.run(params, jobs, cache)
+        return {}["a bug"]
+
+    monkeypatch.setitem(registry.EXPERIMENTS, "one_seed_toy",
+                        registry.Experiment("one_seed_toy", "toy", broken, exp.plot, exp.sizes,
+                                            paper_ref="-"))  # fmt: skip
+    with pytest.raises(KeyError, match="a bug") as info:
+        registry.reproduce("one_seed_toy", "quick", tmp_path)
+    assert not isinstance(info.value, registry.DamagedRecordError)
+
+
 def test_an_intact_cache_gives_no_warning(tmp_path):
     map_seeds(_square, [1, 2], cache=tmp_path, power=2)
     with warnings.catch_warnings():
@@ -358,3 +399,21 @@ def test_no_hook_built_by_hand_and_no_verdict_word_outside_the_rules():
         text = path.read_text()
         assert not inline.search(text), f"{path}: an inline verdict (use rmtheory.experiments.rules)"
         assert not hooks.search(text), f"{path}: a hook built by hand (use rmtheory.nn.methods)"
+
+
+@pytest.mark.parametrize("damage", ['[0.1, 0.', "", '{"a": 1}'])
+def test_a_damaged_training_mse_file_restarts_its_regression_run(tmp_path, damage):
+    """Before (found on cdd06e6): a damaged ``.train_mse.json`` beside a regression checkpoint
+    ended in a bare ``JSONDecodeError``; now both go, with a warning naming the file, and the run
+    starts afresh (its earlier epochs' training MSE are lost with the file)."""
+    import numpy as np
+
+    from rmtheory.experiments.theory.regression import _TrainMSE
+
+    ckpt = tmp_path / "regression-mp-seed0-abc.npz"
+    ckpt.write_bytes(b"checkpoint")
+    side = ckpt.with_suffix(".train_mse.json")
+    side.write_text(damage)
+    with pytest.warns(DamagedRecord, match=re.escape(str(side))):
+        recorder = _TrainMSE(np.zeros((2, 1)), np.zeros(2), side, ckpt)
+    assert recorder.values == [] and not side.exists() and not ckpt.exists()

@@ -134,7 +134,8 @@ def test_tw_beta2_right_tail_against_mpmath_airy_trace():
     # 1 - F2(s) = tr K_Ai to relative 1e-36 here; tr K_Ai = int_s^inf (Ai'^2 - x Ai^2) by mpmath
     mpmath.mp.dps = 40
     for s in (25.0, 60.0, 120.0):
-        tr = mpmath.quad(lambda x: mpmath.airyai(x, 1) ** 2 - x * mpmath.airyai(x) ** 2, [s, s + 0.5, s + 2, s + 8, mpmath.inf])
+        tr = mpmath.quad(lambda x: mpmath.airyai(x, 1) ** 2 - x * mpmath.airyai(x) ** 2,
+                         [s, s + 0.5, s + 2, s + 8, mpmath.inf])
         assert float(TracyWidom(2).logsf(s)) == pytest.approx(float(mpmath.log(tr)), rel=1e-9)
 
 

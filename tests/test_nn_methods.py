@@ -350,8 +350,8 @@ def test_rmtheory_nn_exports_every_pruner():
     for name in pruners.__all__:
         assert getattr(nn, name) is getattr(pruners, name) and name in nn.__all__
     assert nn.Sparsifier is Sparsifier and nn.linear_schedule is linear_schedule
-    from rmtheory.nn.train import History, TrainingDiverged
     from rmtheory.nn import history
+    from rmtheory.nn.train import History, TrainingDiverged
 
     assert History is history.History is nn.History
     assert TrainingDiverged is history.TrainingDiverged is nn.TrainingDiverged

@@ -19,11 +19,18 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 import rmtheory.torch as rt  # noqa: E402
-from rmtheory.nn import CNN, MLP, Conv2d, Flatten, Layer, MaxPool2d, train  # noqa: E402
+from rmtheory.nn import (  # noqa: E402
+    CNN,
+    MLP,
+    Conv2d,
+    Flatten,
+    Layer,
+    MaxPool2d,
+    linear_schedule,  # noqa: E402
+    train,
+)
 from rmtheory.nn import EnergyPruner as NpEnergy  # noqa: E402
 from rmtheory.nn import MPPruner as NpMP  # noqa: E402
-from rmtheory.nn import linear_schedule  # noqa: E402
-
 
 
 @pytest.fixture(autouse=True)

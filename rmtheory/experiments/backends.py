@@ -13,12 +13,15 @@ backend, device and library versions that produced it.
 
 >>> backend_kwargs()
 {}
->>> with backend_context("torch", device="cpu"):
+>>> with backend_context("numpy", dtype="float64"):
+...     backend_kwargs()
+{'backend': 'numpy', 'device': 'cpu', 'dtype': 'float64'}
+
+With PyTorch installed (the ``torch`` extra; skipped here so the doctests run without it):
+
+>>> with backend_context("torch", device="cpu"):  # doctest: +SKIP
 ...     backend_kwargs()
 {'backend': 'torch', 'device': 'cpu'}
->>> with backend_context("torch", device="cpu", dtype="float64"):
-...     backend_kwargs()["dtype"]
-'float64'
 """
 
 from __future__ import annotations
@@ -57,9 +60,9 @@ def check_backend(
                 f"device must be 'cpu' (or None) for the numpy backend, got {device!r}"
             )
         return "numpy", "cpu", dtype
-    import torch
+    import rmtheory.torch  # noqa: F401  (first: its ImportError says how to install torch)
 
-    import rmtheory.torch  # noqa: F401  (the ImportError that says how to install torch)
+    import torch
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -29,6 +29,7 @@ from rmtheory.experiments.runner import (
     RunContext,
     current_context,
     map_seeds,
+    records_lacking,
     run_context,
     seed_run,
     to_json,
@@ -51,6 +52,7 @@ __all__ = [
     "current_context",
     "seed_run",
     "NothingRecorded",
+    "DamagedRecordError",
     "Schematic",
     "SCHEMATICS",
     "register_schematic",
@@ -112,6 +114,10 @@ class Schematic:
 
 class NothingRecorded(FileNotFoundError):
     """``reproduce(cached_only=True)`` found no recorded seed run to build a result from."""
+
+
+class DamagedRecordError(ValueError):
+    """A per-seed record parses but lacks what its experiment reads from it (named in the message)."""
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -286,6 +292,19 @@ def recorded_wall_time(
     return float(wall) if isinstance(wall, int | float) and wall > 0 else None
 
 
+def _raise_lacking(err: KeyError, read: list[Path], name: str) -> None:
+    """A ``KeyError`` while building ``name`` from its records, as an error naming the records
+    that lack the key (nothing to say when none does: then it is not about the records)."""
+    key = err.args[0] if err.args else None
+    lacking = records_lacking(read, key) if isinstance(key, str) else []
+    if lacking:
+        files = ", ".join(map(str, lacking))
+        raise DamagedRecordError(
+            f"{name}: the per-seed record(s) {files} lack {key!r} (damaged, or written by an "
+            "older version): remove them to compute them again"
+        ) from err
+
+
 def reproduce(
     name: str,
     size: str = "quick",
@@ -334,7 +353,11 @@ def reproduce(
     expected = None if cached_only else recorded_wall_time(out_dir, name, size, params)
     with run_context(reporting=True, cached_only=bool(cached_only), experiment=name,
                      expected_s=expected) as ctx:  # fmt: skip
-        result = exp.run(params=params, jobs=jobs, cache=cache)
+        try:
+            result = exp.run(params=params, jobs=jobs, cache=cache)
+        except KeyError as err:
+            _raise_lacking(err, ctx.read, name)
+            raise
     missing, found = ctx.missing, ctx.found
     if cached_only and missing and not found:
         raise NothingRecorded(

@@ -18,7 +18,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "to_json",
     "DamagedRecord",
     "discard_damaged",
+    "records_lacking",
 ]
 
 
@@ -52,7 +53,9 @@ class RunContext:
     ``reporting``: print a line per finished unit; ``cached_only``: compute nothing, return the
     recorded seeds (``None`` for a missing one) and count ``missing`` and ``found`` runs;
     ``experiment``: the name progress lines start with; ``expected_s``: the wall time of the
-    last recorded run of this experiment at this size (for the estimate of what remains).
+    last recorded run of this experiment at this size (for the estimate of what remains);
+    ``read``: the per-seed records read from the cache (what :func:`records_lacking` searches
+    when building the result from them fails).
     """
 
     reporting: bool = False
@@ -63,6 +66,7 @@ class RunContext:
     found: int = 0
     done: int = 0
     started: float = 0.0
+    read: list[Path] = field(default_factory=list)
 
 
 _CONTEXT: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
@@ -131,6 +135,30 @@ def _read_record(path: Path) -> dict | None:
     warnings.warn(f"damaged per-seed record {path}: {why}; computing it again", DamagedRecord,
                   stacklevel=3)  # fmt: skip
     return None
+
+
+def _keys(obj: Any) -> set[str]:
+    """Every key of every dict nested in ``obj``."""
+    if isinstance(obj, dict):
+        return set(obj).union(*(_keys(v) for v in obj.values()))
+    if isinstance(obj, list):
+        return set().union(*(_keys(v) for v in obj))
+    return set()
+
+
+def records_lacking(paths: Iterable[Path], key: str) -> list[Path]:
+    """The records among ``paths`` in which no (nested) dict has ``key``: what a ``KeyError``
+    raised while building a result from them points at (a record hand-edited, or written by an
+    older version, that still parses)."""
+    lacking = []
+    for p in dict.fromkeys(paths):
+        try:
+            record = json.loads(Path(p).read_text())
+        except (OSError, ValueError):
+            continue
+        if key not in _keys(record):
+            lacking.append(Path(p))
+    return lacking
 
 
 def discard_damaged(path: Path, why: str, *with_it: Path) -> None:
@@ -243,6 +271,7 @@ def map_seeds(
             record = _read_record(path)
             if record is not None:
                 results[s] = record
+                ctx.read.append(path)
     for s in _incomplete(results, paths):
         del results[s]
     todo = [(s, paths[s]) for s in seeds if s not in results]

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from rmtheory.atomic import atomic_open
-from rmtheory.nn.model import MLP
 from rmtheory.nn.history import History
+from rmtheory.nn.model import MLP
 
 FORMAT = "rmtheory.nn/1"
 #: Arrays holding model state (weights, biases, normalisation statistics, momentum): checked on load for

@@ -43,9 +43,9 @@ from typing import Any
 
 import numpy as np
 
-from rmtheory.nn.model import MLP
 from rmtheory.nn.history import History
 from rmtheory.nn.methods import training_hooks
+from rmtheory.nn.model import MLP
 from rmtheory.nn.pruners import MomentumReset, MPPruner
 from rmtheory.nn.train import lr_at_passes, train
 

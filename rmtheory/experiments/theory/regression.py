@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +110,22 @@ class _TrainMSE:
     """Callback: the plain training MSE (no penalty, weights at the end of the epoch) per epoch,
     kept in a JSON file beside the checkpoint so a resumed run keeps the earlier epochs."""
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, path: Path | None):
+    def __init__(self, X: np.ndarray, y: np.ndarray, path: Path | None,
+                 checkpoint: Path | None = None):  # fmt: skip
         self.X, self.y, self.path = X, y, path
         self.values: list[float | None] = []
         self.history: Any = None
         if path is not None and path.exists():
-            self.values = json.loads(path.read_text())
+            try:
+                self.values = json.loads(path.read_text())
+                why = None if isinstance(self.values, list) else "not a JSON list"
+            except (OSError, ValueError) as err:
+                why = f"unreadable ({type(err).__name__}: {err})"
+            if why is not None:  # its epochs are lost: so is the checkpoint they belong to
+                from rmtheory.experiments.runner import discard_damaged
+
+                discard_damaged(path, why, *([checkpoint] if checkpoint is not None else []))
+                self.values = []
 
     def __call__(self, epoch: int, model: Any, history: Any) -> bool:
         from rmtheory.nn import evaluate
@@ -126,9 +135,9 @@ class _TrainMSE:
         self.values += [None] * (epoch - len(self.values))
         self.values.append(evaluate(model, (self.X, self.y), loss="mse")[0])
         if self.path is not None:
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(self.values))
-            os.replace(tmp, self.path)
+            from rmtheory.atomic import atomic_write
+
+            atomic_write(self.path, json.dumps(self.values), what="training-MSE record")
         return False
 
 
@@ -213,7 +222,7 @@ def regression_run(
         ckpt = Path(_checkpoint_dir) / f"regression-{method}-seed{seed}-{tag[:12]}.npz"
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         side = ckpt.with_suffix(".train_mse.json")
-    recorder = _TrainMSE(xtr, ytr, side)
+    recorder = _TrainMSE(xtr, ytr, side, ckpt)
     diverged = None
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # a divergence is reported below
