@@ -111,6 +111,19 @@ def test_a_range_is_judged_on_the_seeds_not_the_mean():
     )
 
 
+def test_the_range_power_line_names_the_row_s_own_failing_value():
+    # the line says which value fails on this row: the other arm's paper value, not a fixed "98"
+    mp = _seeds(4, 0.985, 0.001, 0.01)
+    c = _pick(_claims(_result(_seeds(4, 0.98, 0.002, 0.1), mp)), "unpruned test acc")
+    assert "[67.9, 72.1]" in c.power and "paper value, 98.5)" in c.power
+    pruned = _pick(_claims(_result(_seeds(4, 0.70, 0.002, 1.0), mp)), " pruned test acc")
+    assert "paper value, 70)" in pruned.power and "up to 1.0 points off" in pruned.power
+    # and a pruned net stuck at the unpruned paper value does fail the pruned row
+    stuck = _pick(_claims(_result(_seeds(4, 0.70, 0.002, 1.0), _seeds(4, 0.70, 0.001, 1.0))),
+                  " pruned test acc")  # fmt: skip
+    assert stuck.verdict == "not reproduced"
+
+
 def test_every_plus_minus_is_ddof_1():
     normal = _seeds(5, 0.90, 0.05, 0.5)
     c = _pick(_claims(_result(normal, _seeds(5, 0.98, 0.003, 0.1))), "unpruned test acc")
