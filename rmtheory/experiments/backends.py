@@ -60,7 +60,7 @@ def check_backend(
                 f"device must be 'cpu' (or None) for the numpy backend, got {device!r}"
             )
         return "numpy", "cpu", dtype
-    import rmtheory.torch  # noqa: F401  (first: its ImportError says how to install torch)
+    import rmtheory.torch  # noqa: F401, I001  (first: its ImportError says how to install torch)
 
     import torch
 
