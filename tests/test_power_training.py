@@ -124,6 +124,23 @@ def test_the_range_power_line_names_the_row_s_own_failing_value():
     assert stuck.verdict == "not reproduced"
 
 
+def test_the_dead_unit_row_counts_each_seed_from_its_per_epoch_record():
+    live, dead = [0.3] * 10, [0.99] + [0.3] * 9  # unit 0 dead (0 on 99 % of the images)
+    two_dead = [0.99, 0.96] + [0.3] * 8
+    normal = _result(_seeds(3, 0.9, 0.01, 0.5), _seeds(3, 0.98, 0.001, 0.1))
+    runs = normal["runs"][0]
+    for r, zf, blind in zip(runs["none"], ([two_dead, two_dead], [dead, live], [live, live]),
+                            ([2, 2], [1, 0], [0, 0]), strict=True):  # fmt: skip
+        r["zero_fraction"], r["never_predicted"] = zf, blind
+    for r, zf in zip(runs["mp"], ([two_dead, live], [live, live], [live, live]), strict=True):
+        r["zero_fraction"], r["never_predicted"] = zf, [0, 0]
+    c = _pick(_claims(normal), "dead output units")
+    assert c.verdict == "n/a" and c.power.startswith("none")
+    assert c.ours.startswith("normal 2→2, 1→0, 0→0; mp 2→0, 0→0, 0→0; ")
+    assert "1 of 3 normal nets keep a dead unit every epoch, in 1 of 3 a unit revives by itself" in c.ours
+    assert c.ours.endswith("never predicted at the end: normal 2, 0, 0, mp 0, 0, 0")
+
+
 def test_every_plus_minus_is_ddof_1():
     normal = _seeds(5, 0.90, 0.05, 0.5)
     c = _pick(_claims(_result(normal, _seeds(5, 0.98, 0.003, 0.1))), "unpruned test acc")

@@ -26,7 +26,12 @@ from rmtheory.experiments.training.compute import (
     train_run,
     truncation_curve,
 )
-from rmtheory.experiments.training.protocol import TABLE_ARMS, run_headline_arms
+from rmtheory.experiments.training.protocol import (
+    DEAD_FRACTION,
+    TABLE_ARMS,
+    dead_units,
+    run_headline_arms,
+)
 
 # The paper's numbers (algorithms.md §2.3) and its topologies reconstructed from the parameter
 # counts (§2.2).
@@ -588,8 +593,41 @@ def _row_beyond(row: _Row) -> list[Claim]:
     return out
 
 
+def _row_dead(row: _Row) -> list[Claim]:
+    """Dead output units per seed, after epoch 1 and at the end, of the two ReLU-output arms."""
+    runs = {k: [r for r in row.runs[k] if r.get("zero_fraction")] for k in ("none", "mp")}
+    if not runs["none"] or not runs["mp"]:
+        return []
+
+    def arc(r: dict) -> str:
+        return f"{dead_units(r, 0)}→{dead_units(r)}"
+
+    def blind(r: dict) -> str:
+        return str(r["never_predicted"][-1] or 0)
+
+    kept = sum(all(dead_units(r, e) > 0 for e in range(len(r["zero_fraction"])))
+               for r in runs["none"])  # fmt: skip
+    selves = sum(dead_units(r) < dead_units(r, 0) for r in runs["none"])
+    return [Claim(
+        f"{row.name} dead output units (the ReLU on the output), per seed: after epoch 1 → "
+        "at the end",
+        "n/a (not in the paper)",
+        f"normal {', '.join(map(arc, runs['none']))}; mp {', '.join(map(arc, runs['mp']))}; "
+        f"{kept} of {len(runs['none'])} normal nets keep a dead unit every epoch, "
+        f"in {selves} of {len(runs['none'])} a unit revives by itself; classes never "
+        "predicted at the end: normal "
+        f"{', '.join(map(blind, runs['none']))}, mp {', '.join(map(blind, runs['mp']))}",
+        "n/a",
+        row.where() + f"; a unit is dead when its output is 0 on >= {DEAD_FRACTION:.0%} of the "
+        "test images after the epoch; each seed's MP net starts from its normal net's weights",
+        power="none: a count that describes the runs, no claim to flip",
+        tags=row.tags,
+    )]  # fmt: skip
+
+
 _claims_table_accuracy = _per_row(
-    lambda row: _row_accuracy(row) + _row_beyond(row), "test accuracy, normal vs pruned"
+    lambda row: _row_accuracy(row) + _row_beyond(row) + _row_dead(row),
+    "test accuracy, normal vs pruned",
 )
 
 

@@ -25,6 +25,7 @@ from rmtheory.experiments.training.protocol import (
     HEADLINE_ARMS,
     INTERVENTION_ARMS,
     TABLE_ARMS,
+    dead_units,
     protocol_run,
     run_headline_arms,
     run_protocol_table,
@@ -106,11 +107,6 @@ def run_headline(params: dict, jobs: int, cache) -> dict:
 
 
 # ------------------------------------------------------------------ statistics
-def _dead(run: dict, epoch: int = -1) -> int:
-    zf = run["zero_fraction"][epoch]
-    return 0 if zf is None else int(sum(f >= DEAD_FRACTION for f in zf))
-
-
 def _revivals(runs: list[dict]) -> tuple[int, int]:
     """(units revived right at a pass, units dead just before a pass), summed over seeds."""
     revived = dead = 0
@@ -184,7 +180,7 @@ def _claims_headline(result: dict) -> list[Claim]:
             rules.range_on_seeds(normal, *PAPER_NORMAL),
             where + "; judged on the seeds, not the mean (reproduced: every seed in the range; "
             "partly: some); dead output units at the end: "
-            + ", ".join(str(_dead(r)) for r in runs["normal"]),
+            + ", ".join(str(dead_units(r)) for r in runs["normal"]),
             power="flags a net without dead units: every seed near 98 lies outside 70–85 "
             "(→ not reproduced)",
         ),
@@ -250,7 +246,7 @@ def _claims_headline(result: dict) -> list[Claim]:
                 "n/a",
                 "no output unit can die without the final ReLU (a linear output is never "
                 "exactly 0 on 95 % of images): by construction, not a finding; dead units: "
-                + ", ".join(str(_dead(r)) for r in runs["normal_no_relu"]),
+                + ", ".join(str(dead_units(r)) for r in runs["normal_no_relu"]),
                 power=power,
             )
         )
@@ -313,8 +309,8 @@ def _intervention_claims(runs: dict) -> list[Claim]:
                 f"intervention at epoch 1: {_INTERVENTIONS[arm]} − normal (points)",
                 "n/a (not in the paper)",
                 f"{text} (95% CI, {n} dead-unit seeds); dead units at the end "
-                f"{sum(_dead(r) for r in runs[arm])} vs normal "
-                f"{sum(_dead(r) for r in _sub(normal, seeds))}",
+                f"{sum(dead_units(r) for r in runs[arm])} vs normal "
+                f"{sum(dead_units(r) for r in _sub(normal, seeds))}",
                 "n/a",
                 _causes(lo),
                 power=power,
@@ -339,7 +335,7 @@ def _dead_units_claim(runs: dict) -> Claim:
     revived, at_end, blind = [], [], []
     for arm in ("normal", "mp", "output_only", "hidden_only", "momentum_reset"):
         if arm in runs:
-            at_end.append(f"{arm} {sum(_dead(r) for r in runs[arm])}")
+            at_end.append(f"{arm} {sum(dead_units(r) for r in runs[arm])}")
             blind.append(f"{arm} {sum(r['never_predicted'][-1] or 0 for r in runs[arm])}")
             if arm != "normal":
                 r, d = _revivals(runs[arm])
@@ -363,7 +359,7 @@ def _beyond_claims(runs: dict, where: str) -> list[Claim]:
     if normal.size < 3:
         return []
     ratio, p_f, p_lev = rules.variance_test(normal, mp)
-    alive = [r.get("seed", i) for i, r in enumerate(runs["normal"]) if _dead(r) == 0]
+    alive = [r.get("seed", i) for i, r in enumerate(runs["normal"]) if dead_units(r) == 0]
     a_n, a_m = paired(_sub(runs["normal"], alive), _sub(runs["mp"], alive))
     alive_txt = (f"; on the {a_n.size} seeds ending without dead units: sd ratio "
                  f"{a_m.std(ddof=1) / a_n.std(ddof=1):.2f}" if a_n.size > 2 and a_n.std() > 0
@@ -434,7 +430,7 @@ def _plot_headline(result: dict, path: Path) -> None:
         # is a thin line and the mean a thick one
         axes[0].plot(ep, acc.T, color=color, ls=ls, lw=0.5, alpha=0.5)
         axes[0].plot(ep, acc.mean(0), color=color, ls=ls, lw=1.8, label=label)
-        dead = np.array([[_dead(r, e) for e in range(len(ep))] for r in runs[arm]], np.float64)
+        dead = np.array([[dead_units(r, e) for e in range(len(ep))] for r in runs[arm]], np.float64)
         axes[1].plot(ep, dead.sum(0), color=color, ls=ls, lw=1.5, marker=".", label=label)
     passes = sorted({p["epoch"] for r in runs.get("mp", []) for p in r.get("passes", [])})
     for ax in axes[:2]:

@@ -60,6 +60,7 @@ __all__ = [
     "INTERVENTION_ARMS",
     "TABLE_ARMS",
     "checkpoint_dir",
+    "dead_units",
     "protocol_run",
     "run_headline_arms",
     "run_protocol_table",
@@ -99,6 +100,16 @@ TABLE_ARMS = (
 
 #: An output unit is *dead* when it is exactly zero on at least this fraction of test images.
 DEAD_FRACTION = 0.95
+
+
+def dead_units(run: dict, epoch: int = -1) -> int:
+    """Output units of a per-seed record dead after ``epoch`` (0-based; -1: the last epoch).
+
+    A record's ``zero_fraction[e]`` lists, per output unit, the share of test images on which
+    the unit is exactly 0 after epoch ``e``; a record without it (None) counts no dead unit.
+    """
+    zf = run["zero_fraction"][epoch]
+    return 0 if zf is None else int(sum(f >= DEAD_FRACTION for f in zf))
 
 
 def _numpy_predict(model, X: np.ndarray) -> np.ndarray:
