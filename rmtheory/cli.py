@@ -236,8 +236,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _console_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as a command-line user reads it: no source path, line number or code line."""
+    return f"rmtheory: warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
     args = build_parser().parse_args(argv)
+    library_format, warnings.formatwarning = warnings.formatwarning, _console_warning
     try:
         return int(args.func(args))
     except BrokenPipeError:  # `rmtheory list | head`: the reader left; no traceback
@@ -249,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError):  # not a real file (a test's capture)
             pass
         return 0
+    finally:  # main() is also called from Python (tests, notebooks): leave their format alone
+        warnings.formatwarning = library_format
 
 
 if __name__ == "__main__":

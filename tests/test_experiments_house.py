@@ -218,6 +218,18 @@ def test_too_many_jobs_are_capped_with_a_warning():
         map_seeds(_square, [1], jobs=100000, power=1)
 
 
+def test_the_command_line_prints_warnings_without_source_lines(tmp_path):
+    # a user of the CLI gets "rmtheory: warning: ...", not "/path/_validation.py:207: RuntimeWarning"
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "rmtheory.cli", "reproduce", "fig17", "--jobs", "100000",
+           "--out", str(tmp_path)]  # fmt: skip
+    err = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stderr
+    assert "rmtheory: warning: --jobs=100000 is more than the" in err
+    assert ".py:" not in err and "RuntimeWarning" not in err
+
+
 def test_quick_is_accepted_and_help_texts_describe_the_commands(capsys):
     parser = cli.build_parser()
     assert parser.parse_args(["reproduce", "fig17", "--quick"]).size == "quick"
