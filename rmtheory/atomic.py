@@ -74,7 +74,8 @@ def _reraise(err: OSError, path: Path, what: str) -> None:
     if getattr(err, "filename", None) == str(path):
         raise err
     message = f"could not write {what} {path}: {err.strerror or err}"
-    raise type(err)(err.errno, message, str(path)) from err
+    # no filename argument: OSError would append it, naming the path a second time
+    raise type(err)(err.errno, message) from err
 
 
 @contextlib.contextmanager

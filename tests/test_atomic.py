@@ -216,9 +216,10 @@ def test_to_json_on_a_full_disk_is_the_reported_case(table, tmp_path, monkeypatc
     before = path.read_text()
     real = os.fdopen
     monkeypatch.setattr(os, "fdopen", lambda *a, **k: _FullDisk(real(*a, **k)))
-    with pytest.raises(OSError, match=r"could not write JSON table .*layers\.json"):
+    with pytest.raises(OSError, match=r"could not write JSON table .*layers\.json") as err:
         table.to_json(path)
     monkeypatch.undo()
+    assert str(err.value).count("layers.json") == 1, str(err.value)  # the path named once
     assert path.read_text() == before and json.loads(before)
 
 
