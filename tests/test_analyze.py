@@ -537,6 +537,8 @@ def test_analyze_notes_a_pure_noise_layer():
     assert "looks like pure noise at this shape" in text.splitlines()[1]
     assert "1 layer(s) have no direction above the noise edge" in text.splitlines()[-1]
     assert "noise.weight" in text.splitlines()[-1]
+    # the percentage itself says the noise layer counts as 0 (it reads "100.0% fewer" when all are)
+    assert "% fewer, 1 pure-noise layer(s) counted as 0)" in text.splitlines()[-2]
 
 
 def test_notes_name_the_tensor_not_x():

@@ -210,12 +210,14 @@ class LayerTable(list):
             for row in rows
         ]
         s = self.summary()
+        noise = [r.name for r in self if r.pure_noise]
+        # a pure-noise layer's rank 0 is counted as 0 parameters: say so where the % is read
+        counted = f", {len(noise)} pure-noise layer(s) counted as 0" if noise else ""
         lines.append(
             f"{s['n_analysed']} of {s['n_tensors']} tensors analysed; parameters "
             f"{s['params']:,} -> {s['params_mp']:,} after MP truncation "
-            f"({100 * s['reduction']:.1f}% fewer)"
+            f"({100 * s['reduction']:.1f}% fewer{counted})"
         )
-        noise = [r.name for r in self if r.pure_noise]
         if noise:
             shown = ", ".join(noise[:5]) + (f" and {len(noise) - 5} more" if len(noise) > 5 else "")
             lines.append(
