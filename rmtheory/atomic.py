@@ -9,7 +9,7 @@ gone.  The file gets the permissions the user's umask gives a new file (``mkstem
 0600), and an overwritten file keeps the permission bits it had.
 
 Errors name the path: an ``OSError`` from the write is re-raised as the same ``OSError`` subclass
-with ``filename`` set and a message saying what was being written.
+with a message naming the path and saying what was being written.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import re
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +29,10 @@ __all__ = ["atomic_open", "atomic_write", "remove_stale_temporaries", "save_figu
 
 _UMASK_LOCK = threading.Lock()
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
+# Versions before the pid in the name wrote ``.<target>.<8 mkstemp characters>.tmp``: no pid to
+# ask, so such a file is taken as stale only once no write can still be going on (a day old).
+_LEGACY = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$")
+LEGACY_AGE_S = 86_400.0
 
 
 def _umask() -> int:
@@ -49,11 +54,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _stale(entry: os.DirEntry, name: str | None) -> bool:
+    m = _TEMP.match(entry.name)
+    if m is not None:
+        return (name is None or m["name"] == name) and not _alive(int(m["pid"]))
+    m = _LEGACY.match(entry.name)
+    if m is None or (name is not None and m["name"] != name):
+        return False
+    try:
+        age = time.time() - entry.stat(follow_symlinks=False).st_mtime
+    except OSError:
+        return False
+    return age >= LEGACY_AGE_S
+
+
 def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
     """Remove the temporary files that killed writers left in ``folder``; return what was removed.
 
     Only files named as :func:`atomic_open` names them (``.<target>.<pid>.<random>.tmp``) whose pid
-    is no longer running are touched; ``name`` restricts it to one target's temporaries.
+    is no longer running are touched, and those of older versions (``.<target>.<random>.tmp``,
+    no pid) once they are :data:`LEGACY_AGE_S` seconds old; ``name`` restricts it to one
+    target's temporaries.
     """
     removed: list[Path] = []
     try:
@@ -61,8 +82,7 @@ def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None)
     except OSError:
         return removed
     for entry in entries:
-        m = _TEMP.match(entry.name)
-        if m is None or (name is not None and m["name"] != name) or _alive(int(m["pid"])):
+        if not _stale(entry, name):
             continue
         with contextlib.suppress(OSError):
             os.unlink(entry.path)

@@ -209,6 +209,21 @@ def test_a_killed_writers_temporary_file_is_removed_at_the_next_write(name, tabl
     assert not stale.exists() and alive.exists() and target.exists()
 
 
+def test_an_older_version_s_temporary_is_removed_once_a_day_old(tmp_path):
+    from rmtheory.atomic import LEGACY_AGE_S, remove_stale_temporaries
+
+    old = tmp_path / ".out.dat.k2j3h4ab.tmp"  # before the pid was in the name: mkstemp's 8 chars
+    fresh = tmp_path / ".out.dat.x9y8z7w6.tmp"  # could be an old version writing right now
+    other = tmp_path / ".notes.txt"  # not a temporary at all
+    for p in (old, fresh, other):
+        p.write_bytes(b"half a file")
+    then = os.stat(old).st_mtime - LEGACY_AGE_S - 60
+    os.utime(old, (then, then))
+    os.utime(other, (then, then))
+    assert remove_stale_temporaries(tmp_path) == [old]
+    assert fresh.exists() and other.exists() and not old.exists()
+
+
 def test_to_json_on_a_full_disk_is_the_reported_case(table, tmp_path, monkeypatch):
     """The reproducer of issue 24: an existing JSON report stays whole and parseable."""
     path = tmp_path / "layers.json"
