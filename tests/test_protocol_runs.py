@@ -153,6 +153,28 @@ def test_background_workers_never_share_a_run_and_take_over_a_dead_ones(tmp_path
     assert all(p == {"epochs": 2, "sizes": [4, 3, 2]} for _, _, p in units)
 
 
+def test_a_background_worker_claims_no_run_that_cannot_end_by_its_deadline(tmp_path):
+    import datetime as dt
+    import subprocess
+    import sys
+
+    tool = _background_tool()
+    now = dt.datetime(2026, 12, 7, 23, 50)
+    assert tool._deadline("02:20", now) == dt.datetime(2026, 12, 8, 2, 20)  # the next 02:20
+    assert tool._deadline("23:55", now) == dt.datetime(2026, 12, 7, 23, 55)
+    assert tool._deadline("2026-12-08T01:00", now) == dt.datetime(2026, 12, 8, 1, 0)
+    until = dt.datetime(2026, 12, 8, 1, 0)
+    assert tool._fits(until, 70, now) and not tool._fits(until, 71, now)
+    assert tool._fits(None, 10**6, now)
+    # end to end: a deadline already past claims nothing, trains nothing, and says why
+    path = Path(__file__).resolve().parents[1] / "tools" / "run_full_background.py"
+    out = subprocess.run([sys.executable, str(path), "table1", "--out", str(tmp_path),
+                          "--until", "2000-01-01T00:00"], capture_output=True, text=True,
+                         timeout=300, check=True).stdout  # fmt: skip
+    assert "cannot end by 2000-01-01 00:00" in out and "stopping" in out
+    assert not list(tmp_path.rglob("*.json")) and not list(tmp_path.rglob("*.claim"))
+
+
 def test_cached_only_with_nothing_recorded_is_a_clear_error(tmp_path, capsys):
     from rmtheory.cli import main
     from rmtheory.experiments import reproduce

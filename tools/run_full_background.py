@@ -16,9 +16,14 @@ apart.  ``rmtheory reproduce NAME --full`` then reads the records.
 
 Runs go seed by seed (every chosen arm of a seed, then the next seed), so a stopped worker leaves
 complete paired seeds behind.
+
+A machine lent for a few hours loses its checkpoints when it goes, so a run that cannot finish
+is wasted: ``--until 02:20 --run-minutes 70`` claims a run only while it can end by 02:20 (the
+next 02:20 in local time; an ISO date-time also works), and the worker stops after that.
 """
 
 import argparse
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -104,6 +109,25 @@ def _dead_after_first_pass(cache: Path, params: dict, proto: dict, seed: int) ->
     return any(f >= DEAD_FRACTION for f in first)
 
 
+def _deadline(text: str, now: dt.datetime) -> dt.datetime:
+    """``HH:MM`` (the next such time after ``now``, local) or an ISO date-time, as local time."""
+    try:
+        if len(text) <= 5 and ":" in text:
+            hour, minute = (int(v) for v in text.split(":"))
+            at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            return at if at > now else at + dt.timedelta(days=1)
+        at = dt.datetime.fromisoformat(text)
+    except ValueError as err:
+        raise SystemExit(f"run_full_background: --until {text!r} is not HH:MM or an ISO "
+                         f"date-time ({err})") from None  # fmt: skip
+    return at.astimezone().replace(tzinfo=None) if at.tzinfo else at
+
+
+def _fits(until: dt.datetime | None, minutes: float, now: dt.datetime) -> bool:
+    """Whether a run of ``minutes`` started ``now`` ends by ``until`` (no deadline: always)."""
+    return until is None or now + dt.timedelta(minutes=minutes) <= until
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("name")
@@ -122,7 +146,15 @@ def main() -> None:
     parser.add_argument(
         "--sizes", action="append", help="a topology, e.g. 784,2000,10 (repeatable)"
     )
+    parser.add_argument("--until", help="claim no run that cannot end by then (HH:MM or ISO)")
+    parser.add_argument(
+        "--run-minutes", type=float, default=0.0,
+        help="the expected length of one run, for --until (default 0: no new run after --until)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.run_minutes < 0:
+        parser.error(f"--run-minutes must be >= 0, got {args.run_minutes}")
+    until = _deadline(args.until, dt.datetime.now()) if args.until else None
     params = dict(EXPERIMENTS[args.name].sizes["full"])
     cache = Path(args.out) / "seeds"
     ckpt = checkpoint_dir(cache)
@@ -141,6 +173,11 @@ def main() -> None:
             if args.dead_only and arm in INTERVENTION_ARMS:
                 if not _dead_after_first_pass(cache, params, proto, seed):
                     continue
+            if not _fits(until, args.run_minutes, dt.datetime.now()):
+                print(f"run_full_background: {label} seed {seed} and later runs cannot end by "
+                      f"{until:%Y-%m-%d %H:%M} ({args.run_minutes:g} min a run): stopping",
+                      flush=True)  # fmt: skip
+                break
             claim = Path(ckpt) / f"{label}-seed{seed}.claim"
             if not _claim(claim):
                 continue
