@@ -33,10 +33,10 @@ from threadpoolctl import threadpool_limits
 from rmtheory.experiments import EXPERIMENTS, map_seeds
 from rmtheory.experiments.runner import cache_key
 from rmtheory.experiments.training.protocol import (
-    DEAD_FRACTION,
     HEADLINE_ARMS,
     INTERVENTION_ARMS,
     checkpoint_dir,
+    dead_units,
     protocol_run,
 )
 
@@ -105,8 +105,7 @@ def _dead_after_first_pass(cache: Path, params: dict, proto: dict, seed: int) ->
     path = cache / f"protocol_run-seed{seed}-{key}.json"
     if not path.exists():
         return None
-    first = json.loads(path.read_text())["zero_fraction"][0]
-    return any(f >= DEAD_FRACTION for f in first)
+    return dead_units(json.loads(path.read_text()), 0) > 0
 
 
 def _deadline(text: str, now: dt.datetime) -> dt.datetime:

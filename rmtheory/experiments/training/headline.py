@@ -74,8 +74,7 @@ PAPER_GAIN = PAPER_PRUNED - PAPER_NORMAL[1]
 
 def dead_after_first_epoch(run: dict) -> bool:
     """Whether a normal net has a dead output unit after epoch 1 (where the first pass falls)."""
-    first = run["zero_fraction"][0]
-    return first is not None and any(f >= DEAD_FRACTION for f in first)
+    return dead_units(run, 0) > 0
 
 
 def run_headline(params: dict, jobs: int, cache) -> dict:
